@@ -1,0 +1,129 @@
+// The CODEF emulator: a real HTTPS server that speaks the CODEF protocol, for tests (yours and
+// ours), demos and benchmarks. It makes its own CA and server certificate, issues RS256 tokens,
+// keeps a registry of connectedIds and answers the products with canned data. Faults can be
+// injected to see how a client copes.
+#pragma once
+
+#include <codef/config.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace codef {
+
+namespace emu {
+class server;
+}
+
+struct emulator_options {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 0; // the API listener; 0: an ephemeral port
+    // The OAuth listener: 0 an ephemeral port of its own; empty: OAuth is served on the API
+    // listener. Both listeners answer every route; each counts its own connections.
+    std::optional<std::uint16_t> oauth_port = 0;
+    unsigned threads = 1;
+    // The subjectAltName of the server certificate.
+    std::string certificate_names = "DNS:localhost,IP:127.0.0.1,IP:::1";
+
+    // Client credentials the token endpoint accepts, besides the public sandbox pair.
+    std::vector<std::pair<std::string, std::string>> credentials;
+    bool accept_sandbox_credentials = true;
+    std::chrono::seconds token_lifetime{604799};
+
+    // The RSA key pair passwords are encrypted for (PEM, PKCS#8 or PKCS#1); generated when empty.
+    std::string rsa_private_key_pem;
+
+    std::size_t page_size = 50'000;     // connectedId-list page size
+    std::size_t seed_connected_ids = 0; // synthetic connectedIds, each with a few accounts
+
+    // The product path that asks for two-way authentication (CF-03002) when called without it.
+    std::string two_way_path = "/v1/kr/card/p/account/approval-list";
+    std::string two_way_answer = "123456"; // the right secureNo / smsAuthNo / emailAuthNo
+    unsigned two_way_max_tries = 3;        // wrong answers before CF-12872
+    std::chrono::milliseconds two_way_timeout{160'000};
+};
+
+struct emulator_stats {
+    std::uint64_t token_requests = 0; // requests to /oauth/token, whatever came of them
+    std::uint64_t tokens_issued = 0;
+    std::uint64_t api_requests = 0; // requests to /v1/...
+    std::uint64_t unauthorized = 0; // 401 invalid_token answers
+    std::map<std::string, std::uint64_t> requests_by_path;
+    // Per listener: connections accepted, full TLS handshakes, resumed TLS handshakes.
+    std::uint64_t connections_accepted = 0;
+    std::uint64_t tls_handshakes = 0;
+    std::uint64_t tls_resumed = 0;
+    std::uint64_t oauth_connections_accepted = 0;
+    std::uint64_t oauth_tls_handshakes = 0;
+    std::uint64_t oauth_tls_resumed = 0;
+    std::uint64_t faults_injected = 0;
+};
+
+// Faults, settable in-process and at POST /_emulator/faults (a JSON object with these names;
+// durations as numbers: token_lifetime in seconds, the others in milliseconds). A field that is
+// set replaces the current value; an unset one leaves it.
+struct emulator_faults {
+    std::optional<std::chrono::seconds> token_lifetime;
+    std::optional<bool> hold_token_replies; // token replies wait until released
+    std::optional<bool> reject_tokens;      // every API call gets the 401 invalid_token answer
+    // Keep-alive connections idle this long are closed without notice (0: never).
+    std::optional<std::chrono::milliseconds> idle_close;
+    // The Nth reply on a connection says Connection: close, and the connection ends (0: never).
+    std::optional<unsigned> requests_per_connection;
+    std::optional<std::chrono::milliseconds> reply_delay; // every API reply waits this long
+    // The next N API calls (not token requests) each meet one fault:
+    std::optional<unsigned> fail_next;       // answered with fail_status
+    std::optional<unsigned> fail_status;     // default 503
+    std::optional<unsigned> retry_after;     // seconds, sent with fail_next answers when non-zero
+    std::optional<unsigned> reset_next;      // the connection is reset halfway through the reply
+    std::optional<unsigned> truncate_next;   // the body is cut short and the connection closed
+    std::optional<unsigned> malformed_next;  // the body is not percent-encoded JSON
+    std::optional<unsigned> fail_token_next; // the next N token requests get fail_status
+};
+
+class emulator {
+public:
+    // Starts listening at once; throws std::runtime_error if it cannot.
+    explicit emulator(emulator_options opts = {});
+    ~emulator(); // stops
+    emulator(const emulator&) = delete;
+    emulator& operator=(const emulator&) = delete;
+
+    void stop();
+
+    std::uint16_t port() const noexcept;
+    std::uint16_t oauth_port() const noexcept;
+    std::string api_url() const;   // https://127.0.0.1:port
+    std::string oauth_url() const; // https://127.0.0.1:oauth_port/oauth/token
+    const std::string& ca_pem() const noexcept;
+    // base64 of the RSA public key's SubjectPublicKeyInfo DER, as the dashboard shows it
+    const std::string& public_key() const noexcept;
+
+    // A client config for this emulator: its URLs, CA and public key, sandbox credentials.
+    config client_config() const;
+
+    emulator_stats stats() const;
+    void reset_stats();
+
+    void apply(const emulator_faults& f);
+    void release_token_replies();
+    // Every token issued so far is answered with 401 from now on.
+    void revoke_tokens();
+
+    // Registry inspection for tests: whether the account of organization in connected_id was
+    // registered (or last updated) with this plaintext password.
+    bool password_matches(const std::string& connected_id, const std::string& organization,
+                          const std::string& plaintext) const;
+    std::size_t connected_id_count() const;
+
+private:
+    std::unique_ptr<emu::server> impl_;
+};
+
+} // namespace codef

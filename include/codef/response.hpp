@@ -1,0 +1,23 @@
+// A CODEF reply: the result envelope and its data, exactly as the server sent them.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <string>
+
+namespace codef {
+
+inline constexpr const char* success_code = "CF-00000";
+
+struct response {
+    std::string code;           // result.code, verbatim (e.g. "CF-00000", "CF-03002")
+    std::string message;        // result.message
+    std::string extra_message;  // result.extraMessage
+    std::string transaction_id; // result.transactionId (empty when absent)
+    boost::json::value data;    // an object for most products, an array for some; null if absent
+
+    // A business result other than CF-00000 is not an error of the call: check here.
+    bool ok() const noexcept { return code == success_code; }
+};
+
+} // namespace codef

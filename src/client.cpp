@@ -1,0 +1,317 @@
+// codef::client: a call is one coroutine on a strand of its own; the pools and the token live on
+// the client's state strand.
+#include <codef/client.hpp>
+
+#include "detail/client_impl.hpp"
+#include "detail/encoding.hpp"
+#include "detail/envelope.hpp"
+#include "detail/jwt.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <random>
+
+namespace asio = boost::asio;
+
+namespace codef {
+namespace detail {
+namespace {
+
+constexpr std::string_view token_body = "grant_type=client_credentials&scope=read";
+
+bool is_account_change(std::string_view path) {
+    return path == "/v1/account/create" || path == "/v1/account/add" ||
+           path == "/v1/account/update" || path == "/v1/account/delete";
+}
+
+// The path goes on the request line as it is: it must be a plain absolute path.
+result<std::monostate> check_path(std::string_view path) {
+    if (path.empty() || path.front() != '/')
+        return make_failure(client_errc::invalid_argument, "path: must start with '/'");
+    for (char c : path) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f || c == '?' || c == '#')
+            return make_failure(client_errc::invalid_argument,
+                                "path: only printable ASCII without space, '?' or '#'");
+    }
+    return std::monostate{};
+}
+
+std::uint64_t random_seed() {
+    static std::atomic<std::uint64_t> counter{std::random_device{}()};
+    return counter.fetch_add(0x9E3779B97F4A7C15ull);
+}
+
+// The failure of an exchange that ended without a usable reply.
+failure exchange_failure(const exchange_result& x, std::string_view what) {
+    diagnostics d;
+    d.detail = std::string(what);
+    if (x.ec) return failure{x.ec, std::move(d)};
+    d.http_status = static_cast<int>(x.status);
+    read_error_body(x.body, d);
+    return failure{make_http_error(static_cast<int>(x.status)), std::move(d)};
+}
+
+attempt_outcome outcome_of(const exchange_result& x) {
+    return attempt_outcome{x.ec, x.ec ? 0 : static_cast<int>(x.status), x.request_sent,
+                           x.retry_after};
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+} // namespace
+
+result<std::shared_ptr<client_impl>> client_impl::create(asio::any_io_executor ex, config cfg) {
+    if (auto v = validate(cfg); !v) return v.get_failure();
+    if (cfg.env == environment::sandbox && cfg.client_id.empty()) {
+        cfg.client_id = sandbox_client_id;
+        cfg.client_secret = sandbox_client_secret;
+    }
+    auto tls = make_tls_context(cfg);
+    if (!tls) return tls.get_failure();
+    std::optional<public_key> key;
+    if (!cfg.public_key.empty()) key = public_key::parse(cfg.public_key).value();
+    return std::shared_ptr<client_impl>(
+        new client_impl(std::move(ex), std::move(cfg), std::move(*tls), std::move(key)));
+}
+
+client_impl::client_impl(asio::any_io_executor ex, config cfg,
+                         std::shared_ptr<asio::ssl::context> tls, std::optional<public_key> key)
+    : cfg_(std::move(cfg))
+    , ex_(std::move(ex))
+    , strand_(asio::make_strand(ex_))
+    , tls_(std::move(tls))
+    , key_(std::move(key))
+    , api_ep_(parse_endpoint(cfg_.api_url.empty() ? api_url_of(cfg_.env) : cfg_.api_url, "api_url")
+                  .value())
+    , oauth_ep_(
+          parse_endpoint(cfg_.oauth_url.empty() ? default_oauth_url : cfg_.oauth_url, "oauth_url")
+              .value())
+    , counters_(std::make_shared<pool_counters>())
+    , budget_(cfg_.retry.budget_ratio, cfg_.retry.budget_floor) {
+    if (!cfg_.clock) cfg_.clock = [] { return wall_clock::now(); };
+    connection_pool::settings api_settings{cfg_.max_connections, cfg_.idle_timeout,
+                                           cfg_.connect_timeout, cfg_.max_reply_bytes};
+    api_pool_ = std::make_shared<connection_pool>(
+        strand_, ex_, tls_, std::make_shared<origin>(api_ep_), api_settings, counters_);
+    // One token request at a time; a second connection covers a stale first one.
+    connection_pool::settings oauth_settings = api_settings;
+    oauth_settings.max_connections = 2;
+    oauth_pool_ = std::make_shared<connection_pool>(
+        strand_, ex_, tls_, std::make_shared<origin>(oauth_ep_), oauth_settings, counters_);
+    token_request_ = make_post(oauth_ep_, oauth_ep_.path.empty() ? "/" : oauth_ep_.path,
+                               "Basic " + base64_encode(cfg_.client_id + ":" + cfg_.client_secret),
+                               "application/x-www-form-urlencoded", std::string(token_body));
+}
+
+void client_impl::start() {
+    // The refresher must not own the client (the client owns it): its fetch reaches the client
+    // through a weak pointer.
+    tokens_ = std::make_shared<token_refresher>(
+        strand_, ex_,
+        token_state(cfg_.token_refresh_margin, cfg_.retry.initial_backoff, cfg_.retry.max_backoff),
+        [weak = weak_from_this()](
+            steady_clock::time_point deadline) -> asio::awaitable<result<token>> {
+            auto self = weak.lock();
+            if (!self) co_return make_failure(client_errc::shut_down);
+            co_return co_await self->fetch_token(deadline);
+        },
+        cfg_.clock, cfg_.token_timeout);
+}
+
+client_impl::~client_impl() = default;
+
+void client_impl::shutdown() {
+    tokens_->close();
+    api_pool_->close();
+    oauth_pool_->close();
+}
+
+client_stats client_impl::stats() const {
+    client_stats s;
+    s.calls = calls_.load(std::memory_order_relaxed);
+    s.token_requests = token_requests_.load(std::memory_order_relaxed);
+    s.connections_opened = counters_->connections_opened.load(std::memory_order_relaxed);
+    s.tls_resumed = counters_->tls_resumed.load(std::memory_order_relaxed);
+    s.retries = retries_.load(std::memory_order_relaxed);
+    s.stale_connection_retries = counters_->stale_retries.load(std::memory_order_relaxed);
+    return s;
+}
+
+asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point deadline) {
+    retry_policy policy(cfg_.retry, random_seed());
+    for (unsigned attempt = 1;; ++attempt) {
+        token_requests_.fetch_add(1, std::memory_order_relaxed);
+        exchange_result x = co_await oauth_pool_->send(token_request_, deadline);
+        if (!x.ec && x.status == 200) {
+            auto reply = parse_token_reply(x.body);
+            if (!reply) co_return reply.get_failure();
+            token t;
+            t.issued_at = cfg_.clock();
+            const auto lifetime =
+                std::chrono::seconds(reply->expires_in > 0 ? reply->expires_in : 3600);
+            if (auto exp = jwt_exp(reply->access_token))
+                t.expires_at = wall_clock::time_point(std::chrono::seconds(*exp));
+            else
+                t.expires_at = t.issued_at + lifetime;
+            // A fresh token that our clock already calls half spent means our clock and the
+            // server's disagree: trust the relative lifetime, or we would reissue in a loop.
+            if (reply->expires_in > 0 && t.expires_at < t.issued_at + lifetime / 2)
+                t.expires_at = t.issued_at + lifetime;
+            t.value = std::move(reply->access_token);
+            co_return t;
+        }
+        const auto remaining =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
+        const auto d =
+            policy.decide(attempt, outcome_of(x), retry_class::idempotent, remaining, &budget_);
+        if (!d.retry) co_return exchange_failure(x, "token request to " + oauth_ep_.host_header);
+        retries_.fetch_add(1, std::memory_order_relaxed);
+        co_await sleep_for(d.delay);
+    }
+}
+
+asio::awaitable<result<response>> client_impl::call(std::string path, boost::json::object params,
+                                                    call_options opts) {
+    auto self = shared_from_this();
+    try {
+        co_return co_await asio::co_spawn(asio::make_strand(ex_),
+                                          call_on_strand(std::move(path), std::move(params), opts),
+                                          asio::use_awaitable);
+    } catch (const boost::system::system_error& e) {
+        co_return make_failure(e.code());
+    }
+}
+
+retry_class client_impl::classify(std::string_view path, const boost::json::object& params,
+                                  idempotency requested) {
+    if (requested == idempotency::idempotent) return retry_class::idempotent;
+    if (requested == idempotency::non_idempotent) return retry_class::non_idempotent;
+    if (is_account_change(path) || params.contains("is2Way")) return retry_class::non_idempotent;
+    return retry_class::idempotent;
+}
+
+asio::awaitable<result<response>>
+client_impl::call_on_strand(std::string path, boost::json::object params, call_options opts) {
+    calls_.fetch_add(1, std::memory_order_relaxed);
+    const auto timeout = opts.timeout.value_or(cfg_.call_timeout);
+    const auto deadline = steady_clock::now() + timeout;
+    if (auto ok = check_path(path); !ok) co_return ok.get_failure();
+    const std::string target = api_ep_.path + path;
+    const std::string body = percent_encode(boost::json::serialize(params));
+    const retry_class rc = classify(path, params, opts.retry_class);
+    const std::string what = "POST " + path;
+
+    retry_policy policy(cfg_.retry, random_seed());
+    for (unsigned attempt = 1;; ++attempt) {
+        // One attempt: a token, the request, and on a 401 one reissue and one resend.
+        std::uint64_t min_generation = 0;
+        exchange_result x;
+        for (int auth_round = 0;; ++auth_round) {
+            auto tok = co_await tokens_->get(min_generation, deadline);
+            if (!tok) co_return tok.get_failure();
+            x = co_await api_pool_->send(
+                make_post(api_ep_, target, "Bearer " + (*tok)->value, "application/json", body),
+                deadline);
+            if (!x.ec && x.status == 401 && auth_round == 0) {
+                min_generation = (*tok)->generation + 1;
+                continue;
+            }
+            break;
+        }
+        if (!x.ec && x.status == 200) {
+            auto r = parse_api_reply(x.body);
+            if (!r) {
+                failure f = r.get_failure();
+                f.diag.http_status = 200;
+                f.diag.detail = what + (f.diag.detail.empty() ? "" : ": " + f.diag.detail);
+                co_return f;
+            }
+            budget_.on_success();
+            co_return r;
+        }
+        const auto remaining =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
+        const auto d = policy.decide(attempt, outcome_of(x), rc, remaining, &budget_);
+        if (!d.retry) {
+            failure f = exchange_failure(x, what);
+            if (f.code == transport_errc::timeout)
+                f.diag.detail =
+                    what + ": no reply within " + std::to_string(timeout.count()) + " ms";
+            co_return f;
+        }
+        retries_.fetch_add(1, std::memory_order_relaxed);
+        co_await sleep_for(d.delay);
+    }
+}
+
+asio::awaitable<result<token_info>> client_impl::current_token(call_options opts) {
+    auto self = shared_from_this();
+    const auto deadline = steady_clock::now() + opts.timeout.value_or(cfg_.call_timeout);
+    try {
+        auto tok = co_await tokens_->get(0, deadline);
+        if (!tok) co_return tok.get_failure();
+        co_return token_info{(*tok)->value, (*tok)->expires_at};
+    } catch (const boost::system::system_error& e) {
+        co_return make_failure(e.code());
+    }
+}
+
+} // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+
+client::client(asio::any_io_executor ex, config cfg)
+    : impl_(detail::client_impl::create(std::move(ex), std::move(cfg)).value()) {
+    impl_->start();
+}
+
+client::~client() {
+    if (impl_) impl_->shutdown();
+}
+
+client::client(client&&) noexcept = default;
+client& client::operator=(client&& other) noexcept {
+    if (this != &other) {
+        if (impl_) impl_->shutdown();
+        impl_ = std::move(other.impl_);
+    }
+    return *this;
+}
+
+asio::awaitable<result<response>> client::try_request(std::string path, boost::json::object params,
+                                                      call_options opts) {
+    auto impl = impl_;
+    co_return co_await impl->call(std::move(path), std::move(params), opts);
+}
+
+asio::awaitable<response> client::request(std::string path, boost::json::object params,
+                                          call_options opts) {
+    auto impl = impl_;
+    auto r = co_await impl->call(std::move(path), std::move(params), opts);
+    co_return std::move(r).value();
+}
+
+asio::awaitable<result<token_info>> client::try_token(call_options opts) {
+    auto impl = impl_;
+    co_return co_await impl->current_token(opts);
+}
+
+client_stats client::stats() const {
+    return impl_->stats();
+}
+const config& client::get_config() const noexcept {
+    return impl_->cfg();
+}
+asio::any_io_executor client::get_executor() const noexcept {
+    return impl_->get_executor();
+}
+
+} // namespace codef

@@ -1,0 +1,279 @@
+// TLS connections: connect, handshake, one request and its reply, with every step bounded by the
+// call's deadline.
+#include "detail/connection.hpp"
+
+#include "detail/http_serialize.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <charconv>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace codef::detail {
+namespace {
+
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+// The SSL ex-data slot that points a connection's SSL object at its origin, so that the
+// new-session callback knows where a session belongs.
+int origin_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+int on_new_session(SSL* ssl, SSL_SESSION* session) {
+    auto* o = static_cast<origin*>(SSL_get_ex_data(ssl, origin_index()));
+    if (!o) return 0;
+    o->store_session(session);
+    return 1; // we keep the reference
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v) {
+    while (!v.empty() && v.front() == ' ')
+        v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ')
+        v.remove_suffix(1);
+    long long seconds = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+    if (ec != std::errc{} || p != v.data() + v.size() || seconds < 0) return std::nullopt;
+    return std::chrono::milliseconds(std::min<long long>(seconds, 86'400) * 1000);
+}
+
+} // namespace
+
+result<std::shared_ptr<asio::ssl::context>> make_tls_context(const config& cfg) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    SSL_CTX* native = ctx->native_handle();
+    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+    ctx->set_verify_mode(asio::ssl::verify_peer);
+    error_code ec;
+    ctx->set_default_verify_paths(ec); // a machine without system CAs can still use ca_pem
+    if (!cfg.ca_file.empty()) {
+        ctx->load_verify_file(cfg.ca_file, ec);
+        if (ec)
+            return make_failure(client_errc::invalid_config,
+                                "ca_file: cannot load a PEM certificate from it");
+    }
+    if (!cfg.ca_pem.empty()) {
+        ctx->add_certificate_authority(asio::buffer(cfg.ca_pem), ec);
+        if (ec) return make_failure(client_errc::invalid_config, "ca_pem: not a PEM certificate");
+    }
+    SSL_CTX_set_session_cache_mode(native,
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(native, &on_new_session);
+    return ctx;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+origin::origin(endpoint ep)
+    : ep_(std::move(ep)) {
+    if (ep_.host_is_ip) {
+        error_code ec;
+        const auto addr = asio::ip::make_address(ep_.host, ec);
+        if (!ec) {
+            const auto port = static_cast<unsigned short>(std::stoi(ep_.port));
+            resolved_ =
+                tcp::resolver::results_type::create(tcp::endpoint(addr, port), ep_.host, ep_.port);
+            resolved_until_ = steady_clock::time_point::max();
+        }
+    }
+}
+
+origin::~origin() {
+    if (session_) SSL_SESSION_free(session_);
+}
+
+SSL_SESSION* origin::session() const {
+    std::lock_guard lock(mutex_);
+    if (session_) SSL_SESSION_up_ref(session_);
+    return session_;
+}
+
+void origin::store_session(SSL_SESSION* s) {
+    std::lock_guard lock(mutex_);
+    if (session_) SSL_SESSION_free(session_);
+    session_ = s;
+}
+
+asio::awaitable<result<tcp::resolver::results_type>>
+origin::resolve(steady_clock::time_point deadline) {
+    {
+        std::lock_guard lock(mutex_);
+        if (resolved_ && steady_clock::now() < resolved_until_) co_return *resolved_;
+    }
+    auto ex = co_await asio::this_coro::executor;
+    // getaddrinfo cannot be interrupted; a timer cancels our wait for it at the deadline.
+    auto resolver = std::make_shared<tcp::resolver>(ex);
+    auto timer = std::make_shared<asio::steady_timer>(ex, deadline);
+    timer->async_wait([resolver](error_code ec) {
+        if (!ec) resolver->cancel();
+    });
+    auto [ec, results] = co_await resolver->async_resolve(ep_.host, ep_.port, tuple_awaitable);
+    timer->cancel();
+    if (ec) co_return make_failure(normalize_error(ec, deadline), "resolving " + ep_.host);
+    std::lock_guard lock(mutex_);
+    resolved_ = results;
+    resolved_until_ = steady_clock::now() + std::chrono::minutes(1);
+    co_return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::string make_post(const endpoint& ep, std::string_view target, std::string_view authorization,
+                      std::string_view content_type, std::string body) {
+    http::request<http::string_body> req{http::verb::post, target, 11};
+    req.set(http::field::host, ep.host_header);
+    req.set(http::field::authorization, authorization);
+    req.set(http::field::accept, "application/json");
+    req.set(http::field::content_type, content_type);
+    req.set(http::field::user_agent, "codef-cpp/0.1");
+    req.body() = std::move(body);
+    req.prepare_payload();
+    return serialize(req);
+}
+
+error_code normalize_error(error_code ec, steady_clock::time_point deadline) {
+    if (ec == beast::error::timeout || steady_clock::now() >= deadline)
+        return transport_errc::timeout;
+    if (ec == asio::error::eof || ec == http::error::end_of_stream ||
+        ec == http::error::partial_message || ec == asio::ssl::error::stream_truncated)
+        return transport_errc::connection_closed;
+    if (ec == http::error::body_limit || ec == http::error::header_limit ||
+        ec == http::error::buffer_overflow)
+        return protocol_errc::reply_too_large;
+    if (ec.category() == http::make_error_code(http::error::end_of_stream).category())
+        return protocol_errc::bad_http;
+    return ec;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+connection::connection(asio::any_io_executor io, std::shared_ptr<asio::ssl::context> tls,
+                       std::shared_ptr<origin> o)
+    : io_(std::move(io))
+    , tls_(std::move(tls))
+    , origin_(std::move(o)) {}
+
+connection::~connection() {
+    close();
+}
+
+void connection::close() noexcept {
+    if (stream_) {
+        error_code ignored;
+        beast::get_lowest_layer(*stream_).socket().close(ignored);
+        stream_.reset();
+    }
+    buffer_.clear();
+    state_.on_closed();
+}
+
+asio::awaitable<error_code> connection::connect(steady_clock::time_point deadline) {
+    close();
+    state_.on_connect_started();
+    resumed_ = false;
+    auto addrs = co_await origin_->resolve(deadline);
+    if (!addrs) {
+        state_.on_error();
+        co_return addrs.error();
+    }
+    stream_.emplace(io_, *tls_);
+    auto& tcp_layer = beast::get_lowest_layer(*stream_);
+    tcp_layer.expires_at(deadline);
+    auto [cec, ep] = co_await tcp_layer.async_connect(*addrs, tuple_awaitable);
+    if (cec) {
+        state_.on_error();
+        co_return normalize_error(cec, deadline);
+    }
+    error_code ignored;
+    tcp_layer.socket().set_option(tcp::no_delay(true), ignored);
+
+    SSL* ssl = stream_->native_handle();
+    SSL_set_ex_data(ssl, origin_index(), origin_.get());
+    const endpoint& e = origin_->ep();
+    if (e.host_is_ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), e.host.c_str());
+    } else {
+        SSL_set_tlsext_host_name(ssl, e.host.c_str());
+        SSL_set1_host(ssl, e.host.c_str());
+    }
+    if (SSL_SESSION* s = origin_->session()) {
+        SSL_set_session(ssl, s);
+        SSL_SESSION_free(s);
+    }
+    auto [hec] = co_await stream_->async_handshake(asio::ssl::stream_base::client, tuple_awaitable);
+    if (hec) {
+        state_.on_error();
+        co_return normalize_error(hec, deadline);
+    }
+    resumed_ = SSL_session_reused(ssl) == 1;
+    state_.on_connected(steady_clock::now());
+    co_return error_code{};
+}
+
+asio::awaitable<exchange_result> connection::exchange(const std::string& request,
+                                                      steady_clock::time_point deadline,
+                                                      std::size_t max_reply) {
+    exchange_result out;
+    if (!stream_ || !state_.is_open()) {
+        out.ec = transport_errc::connection_closed;
+        co_return out;
+    }
+    state_.on_send_started();
+    auto& tcp_layer = beast::get_lowest_layer(*stream_);
+    tcp_layer.expires_at(deadline);
+    auto [wec, written] =
+        co_await asio::async_write(*stream_, asio::buffer(request), tuple_awaitable);
+    out.request_sent = written > 0;
+    if (wec) {
+        state_.on_error();
+        out.ec = normalize_error(wec, deadline);
+        co_return out;
+    }
+
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(max_reply);
+    parser.header_limit(64 * 1024);
+    auto [rec, read] = co_await http::async_read(*stream_, buffer_, parser, tuple_awaitable);
+    out.reply_started = read > 0 || parser.got_some() || buffer_.size() > 0;
+    if (out.reply_started) state_.on_reply_started();
+    if (rec) {
+        state_.on_error();
+        out.ec = normalize_error(rec, deadline);
+        co_return out;
+    }
+    tcp_layer.expires_never();
+    auto& res = parser.get();
+    out.status = res.result_int();
+    if (auto it = res.find(http::field::retry_after); it != res.end())
+        out.retry_after = parse_retry_after(it->value());
+    // Bytes after the reply would be read as the next reply: the connection cannot serve again.
+    const bool keep_alive = res.keep_alive() && buffer_.size() == 0;
+    out.body = std::move(res.body());
+    state_.on_reply_done(keep_alive, steady_clock::now());
+    co_return out;
+}
+
+} // namespace codef::detail

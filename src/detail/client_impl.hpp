@@ -1,0 +1,65 @@
+// The client's shared state: configuration, TLS context, the two pools, the token refresher and
+// the retry budget. Owned by codef::client and by every call in flight.
+#pragma once
+
+#include "detail/connection_pool.hpp"
+#include "detail/endpoint.hpp"
+#include "detail/retry_policy.hpp"
+#include "detail/token_refresher.hpp"
+
+#include <codef/client.hpp>
+#include <codef/crypto.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+
+namespace codef::detail {
+
+class client_impl : public std::enable_shared_from_this<client_impl> {
+public:
+    static result<std::shared_ptr<client_impl>> create(boost::asio::any_io_executor ex, config cfg);
+    ~client_impl();
+
+    void start();
+    void shutdown();
+
+    // Runs the call on a strand of its own; completes on the awaiting coroutine's executor.
+    boost::asio::awaitable<result<response>> call(std::string path, boost::json::object params,
+                                                  call_options opts);
+    boost::asio::awaitable<result<token_info>> current_token(call_options opts);
+
+    client_stats stats() const;
+    const config& cfg() const noexcept { return cfg_; }
+    const std::optional<public_key>& key() const noexcept { return key_; }
+    boost::asio::any_io_executor get_executor() const noexcept { return ex_; }
+
+private:
+    client_impl(boost::asio::any_io_executor ex, config cfg,
+                std::shared_ptr<boost::asio::ssl::context> tls, std::optional<public_key> key);
+
+    boost::asio::awaitable<result<response>>
+    call_on_strand(std::string path, boost::json::object params, call_options opts);
+    boost::asio::awaitable<result<token>> fetch_token(steady_clock::time_point deadline);
+    static retry_class classify(std::string_view path, const boost::json::object& params,
+                                idempotency requested);
+
+    config cfg_;
+    boost::asio::any_io_executor ex_;
+    boost::asio::strand<boost::asio::any_io_executor> strand_; // pools and token state
+    std::shared_ptr<boost::asio::ssl::context> tls_;
+    std::optional<public_key> key_;
+    endpoint api_ep_;
+    endpoint oauth_ep_;
+    std::shared_ptr<pool_counters> counters_;
+    std::shared_ptr<connection_pool> api_pool_;
+    std::shared_ptr<connection_pool> oauth_pool_;
+    std::shared_ptr<token_refresher> tokens_;
+    std::string token_request_; // holds the Basic credential: never logged
+    retry_budget budget_;
+    std::atomic<std::uint64_t> calls_{0};
+    std::atomic<std::uint64_t> token_requests_{0};
+    std::atomic<std::uint64_t> retries_{0};
+};
+
+} // namespace codef::detail

@@ -1,0 +1,107 @@
+// One kept-alive TLS connection to an origin, and what it shares with its siblings: the TLS
+// context (CA loaded once), the origin's resolved addresses and its TLS session for resumption.
+#pragma once
+
+#include "detail/endpoint.hpp"
+#include "detail/pool_state.hpp"
+
+#include <codef/config.hpp>
+#include <codef/error.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+typedef struct ssl_session_st SSL_SESSION;
+
+namespace codef::detail {
+
+// The client's one TLS context: peer and host-name verification always on, the system's CAs
+// plus config::ca_file and config::ca_pem, sessions kept per origin for resumption.
+result<std::shared_ptr<boost::asio::ssl::context>> make_tls_context(const config& cfg);
+
+// What connections to one origin share. Thread-safe.
+class origin {
+public:
+    explicit origin(endpoint ep);
+    ~origin();
+    origin(const origin&) = delete;
+    origin& operator=(const origin&) = delete;
+
+    const endpoint& ep() const noexcept { return ep_; }
+
+    // The addresses of the host, resolved at most once a minute; the lookup is bounded by
+    // deadline.
+    boost::asio::awaitable<result<boost::asio::ip::tcp::resolver::results_type>>
+    resolve(steady_clock::time_point deadline);
+
+    // The newest TLS session the server gave us (a reference the caller must free), or null.
+    SSL_SESSION* session() const;
+    // Takes ownership of s.
+    void store_session(SSL_SESSION* s);
+
+private:
+    endpoint ep_;
+    mutable std::mutex mutex_;
+    std::optional<boost::asio::ip::tcp::resolver::results_type> resolved_;
+    steady_clock::time_point resolved_until_{};
+    SSL_SESSION* session_ = nullptr;
+};
+
+// What came of sending one request.
+struct exchange_result {
+    error_code ec;
+    unsigned status = 0;
+    std::string body;
+    bool request_sent = false;  // some byte of the request was written
+    bool reply_started = false; // some byte of the reply arrived
+    std::optional<std::chrono::milliseconds> retry_after;
+};
+
+// Serializes a POST with Beast into the one buffer it leaves in.
+std::string make_post(const endpoint& ep, std::string_view target, std::string_view authorization,
+                      std::string_view content_type, std::string body);
+
+class connection {
+public:
+    connection(boost::asio::any_io_executor io, std::shared_ptr<boost::asio::ssl::context> tls,
+               std::shared_ptr<origin> o);
+    ~connection();
+
+    // TCP connect (TCP_NODELAY) and TLS handshake with SNI and verification, resuming the origin's
+    // session when there is one.
+    boost::asio::awaitable<error_code> connect(steady_clock::time_point deadline);
+    // Writes request in one write and reads the reply whole (up to max_reply bytes of body).
+    boost::asio::awaitable<exchange_result>
+    exchange(const std::string& request, steady_clock::time_point deadline, std::size_t max_reply);
+    void close() noexcept;
+
+    const connection_state& state() const noexcept { return state_; }
+    bool resumed() const noexcept { return resumed_; }
+
+private:
+    using stream_type = boost::asio::ssl::stream<boost::beast::tcp_stream>;
+    boost::asio::any_io_executor io_;
+    std::shared_ptr<boost::asio::ssl::context> tls_;
+    std::shared_ptr<origin> origin_;
+    std::optional<stream_type> stream_;
+    boost::beast::flat_buffer buffer_; // the read buffer, for the connection's whole life
+    connection_state state_;
+    bool resumed_ = false;
+};
+
+// Maps the errors of a failed step: anything at or past the deadline is transport_errc::timeout;
+// a peer that hung up is transport_errc::connection_closed.
+error_code normalize_error(error_code ec, steady_clock::time_point deadline);
+
+} // namespace codef::detail

@@ -1,0 +1,25 @@
+// An https URL split into what a connection needs.
+#pragma once
+
+#include <codef/error.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace codef::detail {
+
+struct endpoint {
+    std::string host;        // without brackets for IPv6
+    std::string port;        // "443" when the URL has none
+    std::string host_header; // host[:port] as the Host header wants it
+    std::string path;        // the URL's path without a trailing '/', possibly empty
+    bool host_is_ip = false;
+
+    // Two endpoints with the same origin can share connections.
+    bool same_origin(const endpoint& o) const { return host == o.host && port == o.port; }
+};
+
+// field names the config field in the error's detail.
+result<endpoint> parse_endpoint(std::string_view url, std::string_view field);
+
+} // namespace codef::detail

@@ -1,0 +1,64 @@
+// The single-flight token refresher: however many calls need a new token at once, one request is
+// made and all of them get its outcome. token_state decides; this shell runs it on the client's
+// strand, parks the waiters and runs the one refresh on its own.
+#pragma once
+
+#include "detail/parked.hpp"
+#include "detail/token_state.hpp"
+
+#include <codef/error.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <functional>
+#include <list>
+#include <memory>
+
+namespace codef::detail {
+
+class token_refresher : public std::enable_shared_from_this<token_refresher> {
+public:
+    using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
+    // Issues one token; the refresher gives it the deadline of one token request.
+    using fetch_fn = std::function<boost::asio::awaitable<result<token>>(steady_clock::time_point)>;
+    using clock_fn = std::function<wall_clock::time_point()>;
+
+    token_refresher(strand_type strand, boost::asio::any_io_executor io, token_state state,
+                    fetch_fn fetch, clock_fn clock, std::chrono::milliseconds fetch_timeout);
+
+    // A token of at least min_generation (0: any usable one), waiting until deadline at most.
+    // Waiting ends with the refresh's own error if it fails. Call from any executor.
+    boost::asio::awaitable<result<token_ptr>> get(std::uint64_t min_generation,
+                                                  steady_clock::time_point deadline);
+
+    // Fails the waiters. No timer is left behind: a token past its refresh margin is refreshed
+    // by the next call that asks for it, in the background while the old one still serves, so
+    // an io_context runs out of work when the calls are done.
+    void close();
+
+    std::uint64_t refreshes_started() const noexcept { return started_.load(); }
+
+private:
+    boost::asio::awaitable<result<token_ptr>> get_on_strand(std::uint64_t min_generation,
+                                                            steady_clock::time_point deadline);
+    void start_refresh();
+    void on_fetched(result<token> r);
+
+    strand_type strand_;
+    boost::asio::any_io_executor io_;
+    fetch_fn fetch_;
+    clock_fn clock_;
+    std::chrono::milliseconds fetch_timeout_;
+    std::atomic<std::uint64_t> started_{0};
+
+    // On the strand only:
+    token_state state_;
+    std::list<parked<result<token_ptr>>*> waiters_;
+    bool closed_ = false;
+};
+
+} // namespace codef::detail

@@ -1,0 +1,58 @@
+// The emulator's HTTPS server: listeners, TLS sessions, keep-alive, and the faults the service's
+// replies ask for (delays, held token replies, resets, truncation, idle closes).
+#pragma once
+
+#include "emulator/service.hpp"
+
+#include <codef/emulator.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace codef::emu {
+
+class server {
+public:
+    explicit server(emulator_options opts);
+    ~server();
+
+    void stop();
+
+    std::uint16_t port() const noexcept { return port_; }
+    std::uint16_t oauth_port() const noexcept { return oauth_port_; }
+    const std::string& ca_pem() const noexcept { return ca_pem_; }
+    const std::string& address() const noexcept { return opts_.address; }
+    service& svc() noexcept { return *service_; }
+
+private:
+    boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, bool oauth);
+    boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket, bool oauth);
+    // Parks a held token reply until release_token_replies (or a minute passes).
+    boost::asio::awaitable<void> wait_for_release();
+    void release_all();
+
+    emulator_options opts_;
+    std::unique_ptr<service> service_;
+    std::string ca_pem_;
+    boost::asio::io_context ioc_;
+    boost::asio::ssl::context tls_;
+    std::optional<boost::asio::ip::tcp::acceptor> api_acceptor_;
+    std::optional<boost::asio::ip::tcp::acceptor> oauth_acceptor_;
+    std::uint16_t port_ = 0;
+    std::uint16_t oauth_port_ = 0;
+    std::vector<std::thread> threads_;
+    bool stopped_ = false;
+
+    std::mutex held_mutex_;
+    std::vector<std::shared_ptr<boost::asio::steady_timer>> held_;
+};
+
+} // namespace codef::emu

@@ -1,0 +1,112 @@
+// The emulator's protocol logic, without sockets: a request in, a reply out. The server feeds it
+// parsed HTTP requests and carries out the faults its replies ask for. Thread-safe.
+#pragma once
+
+#include "emulator/registry.hpp"
+#include "emulator/tls_material.hpp"
+
+#include <codef/emulator.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace codef::emu {
+
+struct product_spec;
+
+struct request {
+    std::string_view method;
+    std::string_view target; // path and query
+    std::string_view authorization;
+    std::string_view body;
+};
+
+struct reply {
+    unsigned status = 200;
+    std::string content_type = "application/json;charset=UTF-8";
+    std::string body;
+    unsigned retry_after = 0; // seconds; 0: no Retry-After header
+    enum class fault { none, reset, truncate } fault_kind = fault::none;
+    std::chrono::milliseconds delay{0};
+    bool hold = false;  // wait for release_token_replies before sending
+    bool close = false; // Connection: close
+};
+
+// What a product handler returns: the result envelope's fields and the data.
+struct api_result {
+    std::string code = "CF-00000";
+    std::string message = "성공";
+    std::string extra_message;
+    boost::json::value data = boost::json::object{};
+};
+
+class service {
+public:
+    service(const emulator_options& opts, pkey_ptr password_key, pkey_ptr jwt_key);
+
+    reply handle(const request& r);
+
+    emulator_stats stats() const;
+    void reset_stats();
+    void count_connection(bool oauth_listener);
+    void count_handshake(bool oauth_listener, bool resumed);
+
+    void apply(const emulator_faults& f);
+    emulator_faults faults() const;
+    void revoke_tokens();
+    // Set by the server: wakes the held token replies.
+    void on_release(std::function<void()> f) { release_ = std::move(f); }
+    void release_token_replies();
+
+    const std::string& public_key() const noexcept { return public_key_; }
+    bool password_matches(const std::string& connected_id, const std::string& organization,
+                          const std::string& plaintext) const;
+    std::size_t connected_id_count() const;
+
+private:
+    reply token_endpoint(const request& r);
+    reply admin(const request& r, std::string_view path);
+    reply api(const request& r, std::string_view path);
+    api_result route(std::string_view path, boost::json::object& params);
+
+    api_result account_change(std::string_view path, boost::json::object& params);
+    api_result account_list(const boost::json::object& params);
+    api_result connected_id_list(const boost::json::object& params);
+    api_result product(const product_spec& spec, const boost::json::object& params);
+
+    std::string issue_token(const std::string& client_id, std::chrono::seconds lifetime);
+    bool token_valid(std::string_view authorization);
+
+    emulator_options opts_;
+    pkey_ptr password_key_;
+    pkey_ptr jwt_key_;
+    std::string public_key_;
+    std::function<void()> release_;
+
+    mutable std::mutex mutex_;
+    registry registry_;
+    struct token_record {
+        std::int64_t exp;
+        std::uint64_t serial;
+    };
+    std::unordered_map<std::string, token_record> tokens_;
+    std::uint64_t token_serial_ = 0;
+    std::uint64_t revoked_below_ = 0;
+    emulator_faults faults_;
+    emulator_stats stats_;
+};
+
+// The reply encoding of CODEF: the JSON text, form-style percent-encoded.
+std::string encode_envelope(const api_result& r, std::string_view transaction_id);
+// Tolerant request decoding: raw JSON, percent-encoded JSON ('+' as space), empty or null as {}.
+// Empty optional: not JSON, or JSON but not an object.
+std::optional<boost::json::object> decode_params(std::string_view body);
+
+} // namespace codef::emu

@@ -1,0 +1,107 @@
+// The refresher shell. The refresh runs detached on a strand of its own: no caller owns it, so a
+// caller that gives up (deadline, cancellation) never cancels it for the others.
+#include "detail/token_refresher.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace asio = boost::asio;
+
+namespace codef::detail {
+
+token_refresher::token_refresher(strand_type strand, asio::any_io_executor io, token_state state,
+                                 fetch_fn fetch, clock_fn clock,
+                                 std::chrono::milliseconds fetch_timeout)
+    : strand_(std::move(strand))
+    , io_(std::move(io))
+    , fetch_(std::move(fetch))
+    , clock_(std::move(clock))
+    , fetch_timeout_(fetch_timeout)
+    , state_(std::move(state)) {}
+
+asio::awaitable<result<token_ptr>> token_refresher::get(std::uint64_t min_generation,
+                                                        steady_clock::time_point deadline) {
+    co_return co_await asio::co_spawn(strand_, get_on_strand(min_generation, deadline),
+                                      asio::use_awaitable);
+}
+
+asio::awaitable<result<token_ptr>>
+token_refresher::get_on_strand(std::uint64_t min_generation, steady_clock::time_point deadline) {
+    auto self = shared_from_this();
+    if (closed_) co_return make_failure(client_errc::shut_down);
+    switch (state_.on_request(clock_(), min_generation)) {
+    case token_state::verdict::use:
+        co_return state_.current();
+    case token_state::verdict::use_and_refresh:
+        start_refresh();
+        co_return state_.current();
+    case token_state::verdict::refresh_and_wait:
+        start_refresh();
+        break;
+    case token_state::verdict::wait:
+        break;
+    }
+    parked<result<token_ptr>> p(strand_, deadline);
+    auto pos = waiters_.insert(waiters_.end(), &p);
+    const park_end end = co_await p.wait();
+    if (end == park_end::woken) co_return std::move(*p.value());
+    waiters_.erase(pos);
+    if (end == park_end::cancelled) co_return make_failure(asio::error::operation_aborted);
+    co_return make_failure(transport_errc::timeout, "waiting for an access token");
+}
+
+void token_refresher::start_refresh() {
+    state_.on_refresh_started();
+    started_.fetch_add(1, std::memory_order_relaxed);
+    const auto delay = state_.refresh_delay(clock_());
+    auto run = [self = shared_from_this(), delay]() -> asio::awaitable<void> {
+        if (delay.count() > 0) {
+            asio::steady_timer t(co_await asio::this_coro::executor, delay);
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        result<token> r = make_failure(client_errc::shut_down);
+        try {
+            r = co_await self->fetch_(steady_clock::now() + self->fetch_timeout_);
+        } catch (const boost::system::system_error& e) {
+            r = make_failure(e.code());
+        } catch (const std::exception&) {
+            // Waiters must hear of it, or they would wait out their deadlines.
+            r = make_failure(make_error_code(boost::system::errc::state_not_recoverable),
+                             "the token refresh failed unexpectedly");
+        }
+        asio::post(self->strand_,
+                   [self, r = std::move(r)]() mutable { self->on_fetched(std::move(r)); });
+    };
+    asio::co_spawn(asio::make_strand(io_), std::move(run), asio::detached);
+}
+
+void token_refresher::on_fetched(result<token> r) {
+    result<token_ptr> outcome = make_failure(client_errc::shut_down);
+    if (r) {
+        outcome = state_.on_refresh_succeeded(std::move(*r));
+    } else {
+        state_.on_refresh_failed(clock_());
+        outcome = r.get_failure();
+    }
+    // Every waiter asked for a token newer than what it had; the one just issued is the newest.
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (auto* w : waiters)
+        w->wake(outcome);
+}
+
+void token_refresher::close() {
+    asio::post(strand_, [self = shared_from_this()] {
+        self->closed_ = true;
+        auto waiters = std::move(self->waiters_);
+        self->waiters_.clear();
+        for (auto* w : waiters)
+            w->wake(make_failure(client_errc::shut_down));
+    });
+}
+
+} // namespace codef::detail
