@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, then builds and runs the whole suite twice, once built
-# with g++ and once with clang 14 under AddressSanitizer and UndefinedBehaviorSanitizer.
+# with g++ and once with clang 14 under AddressSanitizer and UndefinedBehaviorSanitizer; then the
+# concurrency tests once more under ThreadSanitizer; then each benchmark program once, tiny.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/test/tsan.supp"
 
 for flavour in release asan; do
     echo "=== $flavour: build"
@@ -14,4 +16,12 @@ for flavour in release asan; do
     echo "=== $flavour: test"
     ctest --test-dir "build/$flavour" --output-on-failure --timeout 900
 done
+
+echo "=== tsan: build"
+scripts/build.sh tsan unit_tests concurrency_tests
+echo "=== tsan: test (label concurrency)"
+ctest --test-dir build/tsan -L concurrency --output-on-failure --timeout 900
+
+echo "=== benchmarks: one tiny run each, so that they cannot rot"
+benchmarks/smoke.sh build/release
 echo "=== all tests passed"

@@ -50,6 +50,7 @@ std::uint64_t random_seed() {
 failure exchange_failure(const exchange_result& x, std::string_view what) {
     diagnostics d;
     d.detail = std::string(what);
+    if (!x.detail.empty()) d.detail += ": " + x.detail;
     if (x.ec) return failure{x.ec, std::move(d)};
     d.http_status = static_cast<int>(x.status);
     read_error_body(x.body, d);
@@ -243,8 +244,8 @@ client_impl::call_on_strand(std::string path, boost::json::object params, call_o
         if (!d.retry) {
             failure f = exchange_failure(x, what);
             if (f.code == transport_errc::timeout)
-                f.diag.detail =
-                    what + ": no reply within " + std::to_string(timeout.count()) + " ms";
+                f.diag.detail += (x.detail.empty() ? ": no reply" : "") + std::string(" within ") +
+                                 std::to_string(timeout.count()) + " ms";
             co_return f;
         }
         retries_.fetch_add(1, std::memory_order_relaxed);

@@ -182,6 +182,11 @@ connection::~connection() {
 
 void connection::close() noexcept {
     if (stream_) {
+        // We close without a TLS close_notify round trip; marking an established connection as
+        // shut down keeps OpenSSL from striking its session off as unresumable.
+        if (established_)
+            SSL_set_shutdown(stream_->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        established_ = false;
         error_code ignored;
         beast::get_lowest_layer(*stream_).socket().close(ignored);
         stream_.reset();
@@ -229,6 +234,7 @@ asio::awaitable<error_code> connection::connect(steady_clock::time_point deadlin
         co_return normalize_error(hec, deadline);
     }
     resumed_ = SSL_session_reused(ssl) == 1;
+    established_ = true;
     state_.on_connected(steady_clock::now());
     co_return error_code{};
 }

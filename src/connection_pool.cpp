@@ -106,6 +106,7 @@ asio::awaitable<exchange_result> connection_pool::send(const std::string& reques
         if (!l) {
             exchange_result r;
             r.ec = l.error();
+            r.detail = l.diag().detail;
             co_return r;
         }
         connection& c = l->conn();

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -68,6 +69,45 @@ inline void run(boost::asio::io_context& ioc, boost::asio::awaitable<void> aw,
     });
     detail::drive<void>(ioc, done, limit, threads);
     if (ex) std::rethrow_exception(ex);
+}
+
+// Runs every task at once on ioc with threads threads, and returns what each gave (empty where
+// it threw). meanwhile runs on the calling thread while they run (to release a held reply, say).
+template <class T>
+std::vector<std::optional<T>> run_all(boost::asio::io_context& ioc,
+                                      std::vector<boost::asio::awaitable<T>> tasks,
+                                      unsigned threads = 4, std::function<void()> meanwhile = {},
+                                      std::chrono::seconds limit = std::chrono::seconds(300)) {
+    std::vector<std::optional<T>> results(tasks.size());
+    std::atomic<std::size_t> left{tasks.size()};
+    for (std::size_t i = 0; i < tasks.size(); ++i)
+        boost::asio::co_spawn(ioc, std::move(tasks[i]), [&, i](std::exception_ptr e, T v) {
+            if (!e) results[i].emplace(std::move(v));
+            if (left.fetch_sub(1) == 1) ioc.stop();
+        });
+    ioc.restart();
+    std::vector<std::thread> pool;
+    for (unsigned i = 0; i < threads; ++i)
+        pool.emplace_back([&] { ioc.run_for(limit); });
+    if (meanwhile) meanwhile();
+    for (auto& t : pool)
+        t.join();
+    if (left.load() != 0) {
+        ioc.stop();
+        BOOST_FAIL(left.load() << " tasks did not complete: a hang");
+    }
+    return results;
+}
+
+// Polls cond (every few milliseconds) until it holds, for at most limit; false if it never did.
+inline bool eventually(const std::function<bool()>& cond,
+                       std::chrono::seconds limit = std::chrono::seconds(60)) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!cond()) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
 }
 
 inline boost::json::value read_json_file(const std::string& name) {

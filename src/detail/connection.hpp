@@ -66,6 +66,7 @@ struct exchange_result {
     bool request_sent = false;  // some byte of the request was written
     bool reply_started = false; // some byte of the reply arrived
     std::optional<std::chrono::milliseconds> retry_after;
+    std::string detail; // which step failed, when it was not the exchange itself
 };
 
 // Serializes a POST with Beast into the one buffer it leaves in.
@@ -98,6 +99,7 @@ private:
     boost::beast::flat_buffer buffer_; // the read buffer, for the connection's whole life
     connection_state state_;
     bool resumed_ = false;
+    bool established_ = false; // the TLS handshake completed
 };
 
 // Maps the errors of a failed step: anything at or past the deadline is transport_errc::timeout;

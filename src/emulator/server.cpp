@@ -93,16 +93,16 @@ server::~server() {
 void server::stop() {
     if (stopped_) return;
     stopped_ = true;
-    asio::post(ioc_, [this] {
-        error_code ignored;
-        if (api_acceptor_) api_acceptor_->close(ignored);
-        if (oauth_acceptor_) oauth_acceptor_->close(ignored);
-    });
     release_all();
     ioc_.stop();
     for (auto& t : threads_)
         t.join();
     threads_.clear();
+    // No thread runs the server now: its sockets can be closed from here. Clients see the port
+    // refuse connections at once.
+    error_code ignored;
+    if (api_acceptor_) api_acceptor_->close(ignored);
+    if (oauth_acceptor_) oauth_acceptor_->close(ignored);
 }
 
 void server::release_all() {

@@ -172,6 +172,12 @@ reply service::handle(const request& r) {
 reply service::token_endpoint(const request& r) {
     std::lock_guard lock(mutex_);
     ++stats_.token_requests;
+    reply out = token_reply(r);
+    out.hold = faults_.hold_token_replies.value_or(false);
+    return out;
+}
+
+reply service::token_reply(const request& r) {
     if (faults_.fail_token_next.value_or(0) > 0) {
         faults_.fail_token_next = *faults_.fail_token_next - 1;
         ++stats_.faults_injected;
@@ -221,7 +227,6 @@ reply service::token_endpoint(const request& r) {
                                              {"token_type", "bearer"},
                                              {"expires_in", lifetime.count()}});
     out.content_type = "application/json";
-    out.hold = faults_.hold_token_replies.value_or(false);
     ++stats_.tokens_issued;
     return out;
 }

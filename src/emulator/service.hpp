@@ -72,6 +72,7 @@ public:
 
 private:
     reply token_endpoint(const request& r);
+    reply token_reply(const request& r); // under the lock
     reply admin(const request& r, std::string_view path);
     reply api(const request& r, std::string_view path);
     api_result route(std::string_view path, boost::json::object& params);
