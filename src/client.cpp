@@ -180,34 +180,40 @@ asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point
 }
 
 asio::awaitable<result<response>> client_impl::call(std::string path, boost::json::object params,
-                                                    call_options opts) {
+                                                    call_options opts, bool two_way_follow_up) {
     auto self = shared_from_this();
     try {
-        co_return co_await asio::co_spawn(asio::make_strand(ex_),
-                                          call_on_strand(std::move(path), std::move(params), opts),
-                                          asio::use_awaitable);
+        co_return co_await asio::co_spawn(
+            asio::make_strand(ex_),
+            call_on_strand(std::move(path), std::move(params), opts, two_way_follow_up),
+            asio::use_awaitable);
     } catch (const boost::system::system_error& e) {
         co_return make_failure(e.code());
     }
 }
 
-retry_class client_impl::classify(std::string_view path, const boost::json::object& params,
+retry_class client_impl::classify(std::string_view path, bool two_way_follow_up,
                                   idempotency requested) {
     if (requested == idempotency::idempotent) return retry_class::idempotent;
     if (requested == idempotency::non_idempotent) return retry_class::non_idempotent;
-    if (is_account_change(path) || params.contains("is2Way")) return retry_class::non_idempotent;
+    if (is_account_change(path) || two_way_follow_up) return retry_class::non_idempotent;
     return retry_class::idempotent;
 }
 
-asio::awaitable<result<response>>
-client_impl::call_on_strand(std::string path, boost::json::object params, call_options opts) {
+asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
+                                                              boost::json::object params,
+                                                              call_options opts,
+                                                              bool two_way_follow_up) {
     calls_.fetch_add(1, std::memory_order_relaxed);
     const auto timeout = opts.timeout.value_or(cfg_.call_timeout);
     const auto deadline = steady_clock::now() + timeout;
     if (auto ok = check_path(path); !ok) co_return ok.get_failure();
+    if (auto ok = two_way_follow_up ? check_two_way_follow_up(params) : check_plain_call(params);
+        !ok)
+        co_return ok.get_failure();
     const std::string target = api_ep_.path + path;
     const std::string body = percent_encode(boost::json::serialize(params));
-    const retry_class rc = classify(path, params, opts.retry_class);
+    const retry_class rc = classify(path, two_way_follow_up, opts.retry_class);
     const std::string what = "POST " + path;
 
     retry_policy policy(cfg_.retry, random_seed());
@@ -287,17 +293,30 @@ client& client::operator=(client&& other) noexcept {
     return *this;
 }
 
+asio::awaitable<result<response>> client::send(std::string path, boost::json::object params,
+                                               call_options opts, bool two_way_follow_up) {
+    auto impl = impl_;
+    co_return co_await impl->call(std::move(path), std::move(params), opts, two_way_follow_up);
+}
+
 asio::awaitable<result<response>> client::try_request(std::string path, boost::json::object params,
                                                       call_options opts) {
-    auto impl = impl_;
-    co_return co_await impl->call(std::move(path), std::move(params), opts);
+    return send(std::move(path), std::move(params), opts, false);
 }
 
 asio::awaitable<response> client::request(std::string path, boost::json::object params,
                                           call_options opts) {
-    auto impl = impl_;
-    auto r = co_await impl->call(std::move(path), std::move(params), opts);
+    auto r = co_await send(std::move(path), std::move(params), opts, false);
     co_return std::move(r).value();
+}
+
+const public_key* client::key() const noexcept {
+    return impl_->key() ? &*impl_->key() : nullptr;
+}
+
+result<std::string> client::encrypt(std::string_view plaintext) const {
+    if (!key()) return make_failure(client_errc::missing_public_key, "config.public_key is empty");
+    return key()->encrypt(plaintext);
 }
 
 asio::awaitable<result<token_info>> client::try_token(call_options opts) {

@@ -43,9 +43,10 @@ struct emulator_options {
     std::size_t seed_connected_ids = 0; // synthetic connectedIds, each with a few accounts
 
     // The product path that asks for two-way authentication (CF-03002) when called without it.
-    std::string two_way_path = "/v1/kr/card/p/account/approval-list";
-    std::string two_way_answer = "123456"; // the right secureNo / smsAuthNo / emailAuthNo
-    unsigned two_way_max_tries = 3;        // wrong answers before CF-12872
+    std::string two_way_path = "/v1/kr/insurance/0001/credit4u/contract-info";
+    std::string two_way_method = "secureNo"; // or smsAuthNo, emailAuthNo, simpleAuth
+    std::string two_way_answer = "123456";   // the right secureNo / smsAuthNo / emailAuthNo
+    unsigned two_way_max_tries = 3;          // wrong answers before CF-12872
     std::chrono::milliseconds two_way_timeout{160'000};
 };
 

@@ -1,6 +1,8 @@
 // A CODEF reply: the result envelope and its data, exactly as the server sent them.
 #pragma once
 
+#include <codef/error.hpp>
+
 #include <boost/json/value.hpp>
 
 #include <string>
@@ -18,6 +20,8 @@ struct response {
 
     // A business result other than CF-00000 is not an error of the call: check here.
     bool ok() const noexcept { return code == success_code; }
+    // code as an error_code of codef::result_category() (result_codes.hpp); empty on success.
+    error_code error() const noexcept;
 };
 
 } // namespace codef

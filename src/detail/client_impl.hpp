@@ -26,7 +26,7 @@ public:
 
     // Runs the call on a strand of its own; completes on the awaiting coroutine's executor.
     boost::asio::awaitable<result<response>> call(std::string path, boost::json::object params,
-                                                  call_options opts);
+                                                  call_options opts, bool two_way_follow_up);
     boost::asio::awaitable<result<token_info>> current_token(call_options opts);
 
     client_stats stats() const;
@@ -38,10 +38,12 @@ private:
     client_impl(boost::asio::any_io_executor ex, config cfg,
                 std::shared_ptr<boost::asio::ssl::context> tls, std::optional<public_key> key);
 
-    boost::asio::awaitable<result<response>>
-    call_on_strand(std::string path, boost::json::object params, call_options opts);
+    boost::asio::awaitable<result<response>> call_on_strand(std::string path,
+                                                            boost::json::object params,
+                                                            call_options opts,
+                                                            bool two_way_follow_up);
     boost::asio::awaitable<result<token>> fetch_token(steady_clock::time_point deadline);
-    static retry_class classify(std::string_view path, const boost::json::object& params,
+    static retry_class classify(std::string_view path, bool two_way_follow_up,
                                 idempotency requested);
 
     config cfg_;

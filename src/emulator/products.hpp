@@ -17,6 +17,8 @@ struct product_spec {
     std::string_view path;
     std::vector<std::string_view> required;
     bool needs_connected_id = true; // the organization must be registered in the connectedId
+    // Parameters that, when present, must be RSA ciphertexts of the emulator's public key.
+    std::vector<std::string_view> encrypted = {};
 };
 
 // The spec of a product path; null when the path is not a product.

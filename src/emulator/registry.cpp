@@ -51,6 +51,7 @@ static_assert(unmix(mix(12345)) == 12345);
 static_assert(unmix(mix(0xfedcba9876543210ull)) == 0xfedcba9876543210ull);
 
 constexpr std::uint64_t tag_key = 0x5eed5eed5eed5eedull;
+constexpr std::uint64_t index_offset = 0x9e3779b97f4a7c15ull; // so that index 0 looks random too
 
 struct org {
     const char* business_type;
@@ -71,7 +72,8 @@ registry::registry(std::size_t seeded)
     : seeded_(seeded) {}
 
 std::string registry::seeded_id(std::uint64_t i) const {
-    std::array<std::uint64_t, 2> words{mix(i), mix(mix(i) ^ tag_key)};
+    const std::uint64_t hidden = mix(i + index_offset);
+    std::array<std::uint64_t, 2> words{hidden, mix(hidden ^ tag_key)};
     return detail::base64url_encode(
         std::string_view(reinterpret_cast<const char*>(words.data()), 16));
 }
@@ -83,7 +85,7 @@ std::optional<std::uint64_t> registry::seed_index(std::string_view connected_id)
     std::array<std::uint64_t, 2> words{};
     std::memcpy(words.data(), raw->data(), 16);
     if (words[1] != mix(words[0] ^ tag_key)) return std::nullopt;
-    const std::uint64_t i = unmix(words[0]);
+    const std::uint64_t i = unmix(words[0]) - index_offset;
     if (i >= seeded_) return std::nullopt;
     return i;
 }

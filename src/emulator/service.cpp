@@ -496,6 +496,10 @@ api_result service::product(const product_spec& spec, const json::object& params
         if (!params.contains(name) ||
             (params.at(name).is_string() && params.at(name).get_string().empty()))
             return missing(name);
+    for (auto name : spec.encrypted)
+        if (params.contains(name) && !rsa_decrypt(password_key_.get(), str(params, name)))
+            return business_error(invalid_code, "비밀번호 복호화에 실패했습니다.",
+                                  std::string(name) + ": does not decrypt with the public key");
     const registration* reg = nullptr;
     std::optional<std::vector<registration>> accounts;
     if (spec.needs_connected_id) {
@@ -510,7 +514,102 @@ api_result service::product(const product_spec& spec, const json::object& params
             return business_error(invalid_code, "잘못된 요청 파라미터입니다.",
                                   "organization: not registered in connectedId");
     }
+    if (spec.path == opts_.two_way_path) {
+        if (auto pending = two_way(params)) return std::move(*pending);
+    }
     return product_data(spec, params, reg);
+}
+
+namespace {
+
+std::int64_t now_millis() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// An integer parameter that may come as a number or a string.
+std::optional<std::int64_t> integer(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (!v) return std::nullopt;
+    if (v->is_int64()) return v->get_int64();
+    if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+    if (v->is_string()) {
+        std::int64_t n = 0;
+        const auto s = v->get_string();
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+        if (ec == std::errc{} && end == s.data() + s.size()) return n;
+    }
+    return std::nullopt;
+}
+
+// A tiny PNG, standing in for the captcha CODEF sends with secureNo.
+constexpr const char* captcha =
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA"
+    "60e6kgAAAABJRU5ErkJggg==";
+
+} // namespace
+
+api_result service::two_way_challenge(two_way_job& job, std::string message) {
+    job.timestamp = now_millis();
+    json::object extra;
+    if (opts_.two_way_method == "secureNo") extra["reqSecureNo"] = captcha;
+    api_result r = business_error("CF-03002", std::move(message), "");
+    r.data = json::object{{"continue2Way", true},
+                          {"method", opts_.two_way_method},
+                          {"jobIndex", job.job_index},
+                          {"threadIndex", job.thread_index},
+                          {"jti", job.jti},
+                          {"twoWayTimestamp", job.timestamp},
+                          {"extraInfo", std::move(extra)}};
+    return r;
+}
+
+std::optional<api_result> service::two_way(const json::object& params) {
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(two_way_jobs_, [&](const auto& j) {
+        return now - j.second.started > opts_.two_way_timeout + std::chrono::minutes(10);
+    });
+    const auto* flag = params.if_contains("is2Way");
+    if (!flag || !flag->is_bool() || !flag->get_bool()) {
+        two_way_job job;
+        job.jti = random_hex(16);
+        job.job_index = static_cast<std::int64_t>(two_way_jobs_.size() % 16);
+        job.started = now;
+        auto& stored = two_way_jobs_[job.jti] = job;
+        return two_way_challenge(stored, "추가 인증 정보 입력이 필요합니다.");
+    }
+    const auto* info = params.if_contains("twoWayInfo");
+    if (!info || !info->is_object()) return missing("twoWayInfo");
+    const auto& i = info->get_object();
+    const auto it = two_way_jobs_.find(str(i, "jti"));
+    if (it == two_way_jobs_.end())
+        return business_error(invalid_code, "잘못된 요청 파라미터입니다.",
+                              "twoWayInfo: no such two-way job");
+    two_way_job& job = it->second;
+    if (now - job.started > opts_.two_way_timeout) {
+        two_way_jobs_.erase(it);
+        return business_error(invalid_code, "추가 인증 입력 시간이 초과되었습니다.",
+                              "twoWayInfo: the two-way job expired");
+    }
+    if (integer(i, "jobIndex") != job.job_index || integer(i, "threadIndex") != job.thread_index ||
+        integer(i, "twoWayTimestamp") != job.timestamp)
+        return business_error(invalid_code, "잘못된 요청 파라미터입니다.",
+                              "twoWayInfo: does not match the job");
+    const std::string& method = opts_.two_way_method;
+    if (method == "secureNo" && str(params, "secureNoRefresh") == "1")
+        return two_way_challenge(job, "보안문자를 새로 발급했습니다.");
+    const bool right = method == "simpleAuth" ? str(params, "simpleAuth") == "1"
+                                              : str(params, method) == opts_.two_way_answer;
+    if (right) {
+        two_way_jobs_.erase(it);
+        return std::nullopt;
+    }
+    if (++job.tries >= opts_.two_way_max_tries) {
+        two_way_jobs_.erase(it);
+        return business_error("CF-12872", "추가 인증 재시도 횟수를 초과했습니다.", "");
+    }
+    return two_way_challenge(job, "입력하신 추가 인증 정보가 올바르지 않습니다.");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -82,6 +82,18 @@ private:
     api_result connected_id_list(const boost::json::object& params);
     api_result product(const product_spec& spec, const boost::json::object& params);
 
+    struct two_way_job {
+        std::string jti;
+        std::int64_t job_index = 0;
+        std::int64_t thread_index = 0;
+        std::int64_t timestamp = 0; // of the latest challenge, in milliseconds
+        unsigned tries = 0;
+        std::chrono::steady_clock::time_point started;
+    };
+    // Empty when the call answered its challenge: the product's data follows.
+    std::optional<api_result> two_way(const boost::json::object& params);
+    api_result two_way_challenge(two_way_job& job, std::string message);
+
     std::string issue_token(const std::string& client_id, std::chrono::seconds lifetime);
     bool token_valid(std::string_view authorization);
 
@@ -98,6 +110,7 @@ private:
         std::uint64_t serial;
     };
     std::unordered_map<std::string, token_record> tokens_;
+    std::unordered_map<std::string, two_way_job> two_way_jobs_; // by jti
     std::uint64_t token_serial_ = 0;
     std::uint64_t revoked_below_ = 0;
     emulator_faults faults_;

@@ -112,9 +112,10 @@ BOOST_AUTO_TEST_CASE(java_form_style_and_raw_json_bodies) {
         const std::string tok =
             co_await token(emu, "/oauth/token", "grant_type=client_credentials&scope=read");
         std::vector<std::string> codes;
-        for (std::string b : {std::string("%7B%22connectedId%22%3A%22a+b%2Bc%22%7D"), // URLEncoder
-                              std::string(R"({"connectedId":"a b+c"})"),              // raw JSON
-                              std::string(""), std::string("null")}) {
+        for (std::string b :
+             {std::string("%7B%22connectedId%22%3A%22a+b%2Bc%22%7D"), // URLEncoder
+              std::string(R"({"connectedId":"a b+c"})"),              // raw JSON
+              std::string(""), std::string("null"), std::string(R"({"connectedId":)")}) { // broken
             http::request<http::string_body> req{http::verb::post, "/v1/account/list", 11};
             req.set(http::field::authorization, "Bearer " + tok);
             req.set(http::field::content_type, "text/plain");
@@ -128,10 +129,12 @@ BOOST_AUTO_TEST_CASE(java_form_style_and_raw_json_bodies) {
         co_return codes;
     };
     auto codes = codef::test::run(ioc, body());
-    // The id "a b+c" arrives intact (and is unknown); empty and null bodies read as {}.
+    // The id "a b+c" arrives intact (and is unknown); empty and null bodies read as {}; broken
+    // JSON is CF-00002.
     BOOST_TEST(codes == (std::vector<std::string>{"CF-00007/connectedId: not registered",
                                                   "CF-00007/connectedId: not registered",
-                                                  "CF-00001/connectedId", "CF-00001/connectedId"}));
+                                                  "CF-00001/connectedId", "CF-00001/connectedId",
+                                                  "CF-00002/"}));
 }
 
 BOOST_AUTO_TEST_CASE(admin_endpoints_over_https) {
