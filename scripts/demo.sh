@@ -1,8 +1,35 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing, builds, and runs the quickstart against the CODEF emulator
-# embedded in the quickstart's own process.
+# The demo: installs what is missing, builds, runs the quickstart against the CODEF emulator
+# embedded in the quickstart's own process, then starts the emulator as a program with 10,000
+# seeded connectedIds and sweeps them per organization with the command-line tool.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-scripts/build.sh release quickstart codef-emulator
+scripts/install-deps.sh curl
+scripts/build.sh release quickstart codef-cli
+
+echo "=== quickstart"
 build/release/example/quickstart
+
+echo
+echo "=== a per-organization sweep over 10,000 connectedIds"
+work=$(mktemp -d)
+emulator_pid=""
+cleanup() {
+    if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+build/release/codef emulator --port 0 --ca-out "$work/ca.pem" --seed-ids 10000 >"$work/emulator.out" 2>&1 &
+emulator_pid=$!
+for _ in $(seq 100); do grep -q '^ready' "$work/emulator.out" && break; sleep 0.1; done
+grep -q '^ready' "$work/emulator.out" || { cat "$work/emulator.out" >&2; exit 1; }
+api_url=$(sed -n 's/^api_url=//p' "$work/emulator.out")
+oauth_url=$(sed -n 's/^oauth_url=//p' "$work/emulator.out")
+
+codef() { build/release/codef --api-url "$api_url" --oauth-url "$oauth_url" --ca-file "$work/ca.pem" "$@"; }
+echo "\$ codef --concurrency 32 sweep /v1/kr/bank/p/account/account-list --per-organization --business-type BK --out sweep.ndjson"
+codef --concurrency 32 sweep /v1/kr/bank/p/account/account-list --per-organization --business-type BK \
+    --out "$work/sweep.ndjson"
+echo "$(wc -l <"$work/sweep.ndjson") lines written; the first:"
+head -n 1 "$work/sweep.ndjson" | cut -c 1-200
+echo "emulator counters: $(curl -s --cacert "$work/ca.pem" "$api_url/_emulator/stats" 2>/dev/null | cut -c 1-200 || true)"

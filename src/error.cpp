@@ -170,8 +170,9 @@ std::string describe(const diagnostics& d) {
 }
 } // namespace
 
+// The code without the source location Asio attaches: what() is for people, not debuggers.
 error::error(error_code ec, diagnostics diag)
-    : boost::system::system_error(ec, describe(diag))
+    : boost::system::system_error(error_code(ec.value(), ec.category()), describe(diag))
     , diag_(std::move(diag)) {}
 
 } // namespace codef

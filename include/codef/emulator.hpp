@@ -86,6 +86,9 @@ struct emulator_faults {
     std::optional<unsigned> truncate_next;   // the body is cut short and the connection closed
     std::optional<unsigned> malformed_next;  // the body is not percent-encoded JSON
     std::optional<unsigned> fail_token_next; // the next N token requests get fail_status
+    // Every API call whose connectedId falls in this percentage of all ids (by a hash: the same
+    // ids every time) gets fail_status: faults that retrying does not cure.
+    std::optional<unsigned> fail_percent_of_ids;
 };
 
 class emulator {

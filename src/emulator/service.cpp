@@ -300,6 +300,16 @@ reply service::api(const request& r, std::string_view path) {
         out.fault_kind = reply::fault::truncate;
 
     auto params = decode_params(r.body);
+    if (const unsigned percent = faults_.fail_percent_of_ids.value_or(0);
+        percent > 0 && params && !str(*params, "connectedId").empty() &&
+        std::hash<std::string>{}(str(*params, "connectedId")) % 100 < percent) {
+        ++stats_.faults_injected;
+        reply f = json_reply(
+            faults_.fail_status.value_or(503),
+            json::object{{"error", "server_error"}, {"error_description", "injected fault"}});
+        f.delay = out.delay;
+        return f;
+    }
     api_result result;
     if (!params) {
         result =
@@ -672,6 +682,8 @@ std::variant<emulator_faults, std::string> faults_from_json(const json::object& 
             f.malformed_next = u;
         else if (key == "fail_token_next")
             f.fail_token_next = u;
+        else if (key == "fail_percent_of_ids")
+            f.fail_percent_of_ids = u;
         else
             return std::string(key);
     }
@@ -758,6 +770,7 @@ void service::apply(const emulator_faults& f) {
     set(faults_.truncate_next, f.truncate_next);
     set(faults_.malformed_next, f.malformed_next);
     set(faults_.fail_token_next, f.fail_token_next);
+    set(faults_.fail_percent_of_ids, f.fail_percent_of_ids);
 }
 
 emulator_faults service::faults() const {

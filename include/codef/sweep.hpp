@@ -1,0 +1,146 @@
+// Batch sweeps: for every connectedId from a source, call a product (once, or once per registered
+// organization), at a bounded concurrency, writing each outcome to a sink. Memory is bounded by the
+// concurrency, not by the number of connectedIds; a failing item never stops the sweep; an
+// interrupted sweep resumes from its output file (ndjson_sink) with every item exactly once.
+#pragma once
+
+#include <codef/client.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace codef {
+
+// Where connectedIds come from.
+class id_source {
+public:
+    virtual ~id_source() = default;
+    // Up to max ids; an empty vector at the end.
+    virtual boost::asio::awaitable<result<std::vector<std::string>>> next(std::size_t max) = 0;
+    // How many there are, when known (for the ETA).
+    virtual std::optional<std::uint64_t> size() const { return std::nullopt; }
+};
+
+// Every connectedId of the credentials, page by page (client::connected_ids).
+std::unique_ptr<id_source> listing_source(client& c, call_options opts = {});
+// One connectedId a line (blank lines and lines starting with '#' are skipped), read as needed.
+result<std::unique_ptr<id_source>> file_source(const std::string& path);
+std::unique_ptr<id_source> list_source(std::vector<std::string> ids);
+
+struct sweep_plan {
+    std::string path;             // the product
+    boost::json::object params{}; // sent with connectedId (and organization) added
+    // Two steps: list the connectedId's accounts, then one call per registered organization
+    // (filtered by business and client type when set) with organization set.
+    bool per_organization = false;
+    std::string business_type{}; // e.g. "BK"; empty: any
+    std::string client_type{};   // e.g. "P"; empty: any
+};
+
+enum class item_status {
+    ok,             // CF-00000
+    business_error, // another CODEF code, kept
+    failed,         // no usable reply after retries (error holds why)
+    no_match,       // per organization: no registered organization passes the filters
+};
+const char* to_string(item_status s) noexcept;
+
+struct sweep_item {
+    std::string connected_id;
+    std::string organization{}; // per-organization plans
+    item_status status = item_status::ok;
+    std::string code{}, message{}, extra_message{}; // CODEF's
+    boost::json::value data{};                      // the reply's data (ok, business_error)
+    error_code error{};                             // failed
+    diagnostics diag{};                             // failed
+};
+
+// Where outcomes go: all items of one connectedId at once, from one coroutine at a time.
+class sweep_sink {
+public:
+    virtual ~sweep_sink() = default;
+    virtual result<std::monostate> write(std::span<const sweep_item> items) = 0;
+    virtual result<std::monostate> flush() { return std::monostate{}; }
+};
+
+// The resumable output: NDJSON, one line per item, the items of one connectedId in one write.
+// Opening an existing file reads it first: a torn last line or an incomplete group (a process
+// killed in the middle of a write) is cut off, and the connectedIds already done are
+// remembered (16 bytes each) so that done() lets a resumed sweep skip them.
+class ndjson_sink : public sweep_sink {
+public:
+    static result<std::unique_ptr<ndjson_sink>> open(const std::string& path);
+    ~ndjson_sink() override;
+
+    bool done(std::string_view connected_id) const;
+    std::uint64_t resumed_ids() const noexcept { return done_.size(); }
+    std::uint64_t bytes_cut() const noexcept { return bytes_cut_; } // torn tail removed on open
+
+    result<std::monostate> write(std::span<const sweep_item> items) override;
+    result<std::monostate> flush() override; // fdatasync
+
+    // One item as its NDJSON line (without the newline).
+    static std::string line(const sweep_item& item, std::size_t group);
+
+private:
+    ndjson_sink() = default;
+    int fd_ = -1;
+    std::string path_;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> done_; // sorted keys of done ids
+    std::uint64_t bytes_cut_ = 0;
+};
+
+struct sweep_progress {
+    std::uint64_t ids_done = 0;    // this run
+    std::uint64_t ids_skipped = 0; // already in the output (resumed)
+    std::uint64_t items = 0;
+    std::uint64_t ok = 0, business_errors = 0, failed = 0, no_match = 0;
+    std::uint64_t in_flight = 0;
+    std::optional<std::uint64_t> ids_total; // when the source knows
+    double rate = 0;                        // ids per second, over the last few seconds
+    std::optional<std::chrono::seconds> eta;
+    std::chrono::steady_clock::duration elapsed{};
+};
+
+struct sweep_options {
+    std::size_t concurrency = 16;
+    call_options call{};
+    std::function<void(const sweep_progress&)> on_progress{}; // on the sweep's strand
+    std::chrono::milliseconds progress_interval{250};
+    std::function<bool(std::string_view connected_id)> skip{}; // e.g. ndjson_sink::done
+};
+
+struct sweep_summary {
+    sweep_progress progress;
+    bool interrupted = false; // stop() was called: resumable
+};
+
+class sweep {
+public:
+    sweep(client& c, sweep_plan plan, sweep_options opts = {});
+    ~sweep();
+    sweep(const sweep&) = delete;
+    sweep& operator=(const sweep&) = delete;
+
+    // Runs until the source is exhausted or stop() is called. Fails only when the source or the
+    // sink fails (items that fail are items); calls in flight finish within their deadline.
+    boost::asio::awaitable<result<sweep_summary>> run(id_source& ids, sweep_sink& out);
+
+    // Stop taking new connectedIds. Safe from any thread and from a signal handler's strand.
+    void stop() noexcept;
+    sweep_progress progress() const;
+
+    struct state;
+
+private:
+    std::shared_ptr<state> state_;
+};
+
+} // namespace codef
