@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include <charconv>
+#include <cstdlib>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -67,8 +68,11 @@ result<std::shared_ptr<asio::ssl::context>> make_tls_context(const config& cfg) 
     SSL_CTX* native = ctx->native_handle();
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     ctx->set_verify_mode(asio::ssl::verify_peer);
+    // The system's CAs, looked up by subject hash when a chain needs one: loading the whole
+    // bundle file up front cost most of a cold start. SSL_CERT_FILE, when set, is loaded too.
+    SSL_CTX_set_default_verify_dir(native);
+    if (std::getenv(X509_get_default_cert_file_env())) SSL_CTX_set_default_verify_file(native);
     error_code ec;
-    ctx->set_default_verify_paths(ec); // a machine without system CAs can still use ca_pem
     if (!cfg.ca_file.empty()) {
         ctx->load_verify_file(cfg.ca_file, ec);
         if (ec)

@@ -17,6 +17,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <mutex>
 
 namespace codef::detail {
 
@@ -41,12 +42,15 @@ public:
     void close();
 
     std::uint64_t refreshes_started() const noexcept { return started_.load(); }
+    // Calls that found their token without visiting the strand.
+    std::uint64_t fast_hits() const noexcept { return fast_hits_.load(); }
 
 private:
     boost::asio::awaitable<result<token_ptr>> get_on_strand(std::uint64_t min_generation,
                                                             steady_clock::time_point deadline);
     void start_refresh();
     void on_fetched(result<token> r);
+    void publish(); // on the strand, after the state changed
 
     strand_type strand_;
     boost::asio::any_io_executor io_;
@@ -54,6 +58,21 @@ private:
     clock_fn clock_;
     std::chrono::milliseconds fetch_timeout_;
     std::atomic<std::uint64_t> started_{0};
+    std::atomic<std::uint64_t> fast_hits_{0};
+
+    // What the strand last decided, for calls to read without a visit: a token any call may use
+    // until refresh_at. Empty while no token may be used that way (none yet, one rejected by a
+    // 401, one past its refresh margin). Only the strand stores it.
+    struct snapshot {
+        token_ptr tok;
+        wall_clock::time_point refresh_at;
+    };
+    // A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's lock-bit implementation of the
+    // latter reads as a race to ThreadSanitizer, and an uncontended lock costs about as much.
+    mutable std::mutex published_mutex_;
+    std::shared_ptr<const snapshot> published_;
+    std::shared_ptr<const snapshot> published() const;
+    void set_published(std::shared_ptr<const snapshot> s);
 
     // On the strand only:
     token_state state_;

@@ -50,6 +50,10 @@ public:
     wall_clock::time_point background_refresh_at() const;
 
     const token_ptr& current() const noexcept { return current_; }
+    // The current token serves any caller now: not rejected, not expired, not past its margin.
+    bool usable_by_anyone(wall_clock::time_point now) const {
+        return usable(now, 0) && now < background_refresh_at();
+    }
     bool refreshing() const noexcept { return refreshing_; }
     unsigned consecutive_failures() const noexcept { return failures_; }
 

@@ -118,12 +118,21 @@ json::object account_success(const registration& r) {
 } // namespace
 
 std::string encode_envelope(const api_result& r, std::string_view transaction_id) {
-    json::object o{{"result", json::object{{"code", r.code},
-                                           {"extraMessage", r.extra_message},
-                                           {"message", r.message},
-                                           {"transactionId", transaction_id}}},
-                   {"data", r.data}};
-    return detail::form_encode(json::serialize(o));
+    return encode_envelope(r, transaction_id, detail::form_encode(json::serialize(r.data)));
+}
+
+std::string encode_envelope(const api_result& r, std::string_view transaction_id,
+                            std::string_view encoded_data) {
+    // Form encoding maps byte for byte, so the envelope's encoding is the encodings of its parts:
+    // an already encoded data part goes in as it is.
+    const json::object result{{"code", r.code},
+                              {"extraMessage", r.extra_message},
+                              {"message", r.message},
+                              {"transactionId", transaction_id}};
+    std::string out = detail::form_encode("{\"result\":" + json::serialize(result) + ",\"data\":");
+    out += encoded_data;
+    out += "%7D";
+    return out;
 }
 
 std::optional<json::object> decode_params(std::string_view body) {
@@ -325,7 +334,24 @@ reply service::api(const request& r, std::string_view path) {
         else
             return json_reply(404, json::object{{"error", "not_found"}, {"path", path}});
     } else if (const product_spec* spec = find_product(path)) {
+        // Product data depends on the question alone: the same question, the same encoded data,
+        // made once. (The two-way path has state, and is never cached.)
+        std::string key;
+        if (spec->path != opts_.two_way_path) {
+            key = std::string(path) + "\n" + json::serialize(*params);
+            if (auto hit = product_cache_.find(key); hit != product_cache_.end()) {
+                api_result head;
+                out.body = encode_envelope(head, random_hex(16), hit->second);
+                return out;
+            }
+        }
         result = product(*spec, *params);
+        if (!key.empty() && result.code == "CF-00000") {
+            if (product_cache_.size() >= 4096) product_cache_.clear();
+            auto& encoded = product_cache_[key] = detail::form_encode(json::serialize(result.data));
+            out.body = encode_envelope(result, random_hex(16), encoded);
+            return out;
+        }
     } else {
         return json_reply(404, json::object{{"error", "not_found"}, {"path", path}});
     }

@@ -110,7 +110,8 @@ private:
         std::uint64_t serial;
     };
     std::unordered_map<std::string, token_record> tokens_;
-    std::unordered_map<std::string, two_way_job> two_way_jobs_; // by jti
+    std::unordered_map<std::string, two_way_job> two_way_jobs_;  // by jti
+    std::unordered_map<std::string, std::string> product_cache_; // question -> encoded data
     std::uint64_t token_serial_ = 0;
     std::uint64_t revoked_below_ = 0;
     emulator_faults faults_;
@@ -119,6 +120,9 @@ private:
 
 // The reply encoding of CODEF: the JSON text, form-style percent-encoded.
 std::string encode_envelope(const api_result& r, std::string_view transaction_id);
+// The same with the data part already form-encoded (r.data is not used).
+std::string encode_envelope(const api_result& r, std::string_view transaction_id,
+                            std::string_view encoded_data);
 // Tolerant request decoding: raw JSON, percent-encoded JSON ('+' as space), empty or null as {}.
 // Empty optional: not JSON, or JSON but not an object.
 std::optional<boost::json::object> decode_params(std::string_view body);

@@ -225,6 +225,38 @@ BOOST_AUTO_TEST_CASE(the_bank_product_answers_like_codef) {
                    .code == "CF-00007");
 }
 
+BOOST_AUTO_TEST_CASE(an_envelope_from_encoded_parts_is_the_whole_encoded) {
+    api_result r;
+    r.data = json::parse(R"({"resAccountName":"기업 자유+예금 *~","list":[1,"a b"]})");
+    const std::string body = encode_envelope(r, "tx-1");
+    const auto parsed = json::parse(detail::form_decode(body).value());
+    BOOST_TEST(parsed.at("result").at("transactionId").as_string() == "tx-1");
+    BOOST_TEST(parsed.at("result").at("code").as_string() == "CF-00000");
+    BOOST_TEST((parsed.at("data") == r.data));
+    json::object whole{{"result", json::object{{"code", "CF-00000"},
+                                               {"extraMessage", ""},
+                                               {"message", "성공"},
+                                               {"transactionId", "tx-1"}}},
+                       {"data", r.data}};
+    BOOST_TEST(body == detail::form_encode(json::serialize(whole)));
+}
+
+BOOST_AUTO_TEST_CASE(the_same_question_gets_the_same_data_and_a_new_transaction_id) {
+    auto ids = call("/v1/account/connectedId-list", json::object{});
+    const std::string cid(ids.data.at("connectedIdList").as_array()[0].as_string());
+    const std::string org(call("/v1/account/list", json::object{{"connectedId", cid}})
+                              .data.at("accountList")
+                              .as_array()[0]
+                              .at("organizationCode")
+                              .as_string());
+    json::object q{{"connectedId", cid}, {"organization", org}};
+    auto first = call("/v1/kr/bank/p/account/account-list", q);
+    auto second = call("/v1/kr/bank/p/account/account-list", q);
+    BOOST_TEST(first.ok());
+    BOOST_TEST((first.data == second.data));
+    BOOST_TEST(first.transaction_id != second.transaction_id);
+}
+
 BOOST_AUTO_TEST_CASE(faults_are_applied_to_the_next_calls) {
     const std::string tok = token();
     emulator_faults f;

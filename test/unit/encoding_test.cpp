@@ -3,6 +3,9 @@
 #include "support.hpp"
 
 #include <boost/json.hpp>
+#include <boost/url/pct_string_view.hpp>
+
+#include <random>
 
 using namespace codef::detail;
 
@@ -67,6 +70,26 @@ BOOST_AUTO_TEST_CASE(form_encode_matches_codef_replies) {
 BOOST_AUTO_TEST_CASE(plus_is_a_space_and_escaped_plus_is_a_plus) {
     BOOST_TEST(form_decode("a+b%2Bc").value() == "a b+c");
     BOOST_TEST(form_decode("%ed%95%9c").value() == "한");
+}
+
+// form_decode is ours for speed; on any input it must agree with Boost.URL's decoder.
+BOOST_AUTO_TEST_CASE(form_decode_matches_boost_url) {
+    std::mt19937 rng(12345);
+    const std::string alphabet = "%+ab2F9Zz %%+-_.~\xed\x95";
+    for (int i = 0; i < 20000; ++i) {
+        std::string in;
+        const int n = static_cast<int>(rng() % 12);
+        for (int k = 0; k < n; ++k)
+            in.push_back(alphabet[rng() % alphabet.size()]);
+        std::optional<std::string> expected;
+        if (auto pct = boost::urls::make_pct_string_view(in)) {
+            boost::urls::encoding_opts opts;
+            opts.space_as_plus = true;
+            expected = pct->decode(opts);
+        }
+        BOOST_TEST_INFO("input [" << in << "]");
+        BOOST_TEST((form_decode(in) == expected));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(malformed_escapes_are_refused) {

@@ -203,6 +203,32 @@ BOOST_AUTO_TEST_CASE(a_rejected_token_is_replaced_once_for_all_who_saw_it_reject
     r->close();
 }
 
+BOOST_AUTO_TEST_CASE(a_fresh_token_is_read_without_visiting_the_strand) {
+    asio::io_context ioc;
+    fake_source src(ioc);
+    src.open();
+    auto r = make_refresher(ioc, src);
+    auto body = [&]() -> asio::awaitable<void> {
+        auto first = co_await r->get(0, steady_clock::now() + 60s);
+        for (int i = 0; i < 10; ++i)
+            BOOST_TEST((*co_await r->get(0, steady_clock::now() + 60s))->value == "token-1");
+        BOOST_TEST(r->fast_hits() == 10u);
+        // A 401 on that token: nobody may take it from the snapshot any more.
+        auto second = co_await r->get((*first)->generation + 1, steady_clock::now() + 60s);
+        BOOST_TEST((*second)->value == "token-2");
+        const auto hits = r->fast_hits();
+        BOOST_TEST((*co_await r->get(0, steady_clock::now() + 60s))->value == "token-2");
+        BOOST_TEST(r->fast_hits() == hits + 1);
+        // Past the refresh margin, calls go to the strand, which starts the refresh.
+        src.now += 7 * 24h - 30min;
+        BOOST_TEST((*co_await r->get(0, steady_clock::now() + 60s))->value == "token-2");
+        BOOST_TEST(r->fast_hits() == hits + 1);
+        BOOST_TEST(r->refreshes_started() == 3u);
+    };
+    codef::test::run(ioc, body());
+    r->close();
+}
+
 BOOST_AUTO_TEST_CASE(closing_fails_the_waiters) {
     asio::io_context ioc;
     fake_source src(ioc);
