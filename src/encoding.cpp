@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
 
 namespace codef::detail {
 
@@ -24,39 +25,39 @@ std::string form_encode(std::string_view s) {
 }
 
 namespace {
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
+// -1 for a byte that is not a hex digit.
+constexpr std::array<signed char, 256> hex_values = [] {
+    std::array<signed char, 256> t{};
+    for (auto& v : t) v = -1;
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = static_cast<signed char>(c - '0');
+    for (int c = 'A'; c <= 'F'; ++c) t[static_cast<std::size_t>(c)] = static_cast<signed char>(c - 'A' + 10);
+    for (int c = 'a'; c <= 'f'; ++c) t[static_cast<std::size_t>(c)] = static_cast<signed char>(c - 'a' + 10);
+    return t;
+}();
 } // namespace
 
 // Every reply body passes through here. Boost.URL's validate-then-decode took two passes and
-// 7% of a call's CPU in the throughput benchmark; this is one pass over runs of plain bytes. The
-// unit tests hold it to Boost.URL's answers (form_decode_matches_boost_url).
+// 7% of a call's CPU in the throughput benchmark; this is one pass into a buffer sized up front.
+// The unit tests hold it to Boost.URL's answers (form_decode_matches_boost_url).
 std::optional<std::string> form_decode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    const char* p = s.data();
-    const char* const end = p + s.size();
+    std::string out(s.size(), '\0');
+    char* o = out.data();
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* const end = p + s.size();
     while (p != end) {
-        const char* run = p;
-        while (p != end && *p != '%' && *p != '+')
+        const unsigned char c = *p;
+        if (c == '%') {
+            if (end - p < 3) return std::nullopt;
+            const int hi = hex_values[p[1]], lo = hex_values[p[2]];
+            if ((hi | lo) < 0) return std::nullopt;
+            *o++ = static_cast<char>(hi * 16 + lo);
+            p += 3;
+        } else {
+            *o++ = c == '+' ? ' ' : static_cast<char>(c);
             ++p;
-        out.append(run, static_cast<std::size_t>(p - run));
-        if (p == end) break;
-        if (*p == '+') {
-            out.push_back(' ');
-            ++p;
-            continue;
         }
-        if (end - p < 3) return std::nullopt;
-        const int hi = hex_value(p[1]), lo = hex_value(p[2]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        p += 3;
     }
+    out.resize(static_cast<std::size_t>(o - out.data()));
     return out;
 }
 
