@@ -182,17 +182,23 @@ mkdir -p "$raw"
 runs=$raw/runs.jsonl
 ca=$raw/ca.pem
 
-taskset -c "$server_core" "$build_dir/codef-emulator" --address 127.0.0.1 --port 0 \
-    --ca-out "$ca" --seed-ids 100 >"$raw/emulator.out" 2>&1 &
-emulator_pid=$!
-track "$emulator_pid"
-for _ in $(seq 100); do
-    grep -q '^ready' "$raw/emulator.out" && break
-    running "$emulator_pid" || break
-    sleep 0.1
-done
-grep -q '^ready' "$raw/emulator.out" || {
-    echo "compare.sh: the emulator did not start" >&2; cat "$raw/emulator.out" >&2; exit 1; }
+# start_emulator OUT CA SEED_IDS: an emulator pinned on the server core, tracked, in
+# emulator_pid once it printed ready (its URLs are in OUT).
+start_emulator() {
+    local out=$1
+    taskset -c "$server_core" "$build_dir/codef-emulator" --address 127.0.0.1 --port 0 \
+        --ca-out "$2" --seed-ids "$3" >"$out" 2>&1 &
+    emulator_pid=$!
+    track "$emulator_pid"
+    for _ in $(seq 100); do
+        grep -q '^ready' "$out" && break
+        running "$emulator_pid" || break
+        sleep 0.1
+    done
+    grep -q '^ready' "$out" || {
+        echo "compare.sh: the emulator did not start" >&2; cat "$out" >&2; exit 1; }
+}
+start_emulator "$raw/emulator.out" "$ca" 100
 api_url=$(sed -n 's/^api_url=//p' "$raw/emulator.out")
 oauth_url=$(sed -n 's/^oauth_url=//p' "$raw/emulator.out")
 public_key=$(sed -n 's/^public_key=//p' "$raw/emulator.out")
@@ -338,17 +344,10 @@ fi
 # process are what it reports.
 if has "$scenarios" sweep; then
     echo "=== sweep of $sweep_ids connectedIds" >&2
-    taskset -c "$server_core" "$build_dir/codef-emulator" --address 127.0.0.1 --port 0 \
-        --ca-out "$raw/sweep-ca.pem" --seed-ids "$sweep_ids" >"$raw/sweep-emulator.out" 2>&1 &
-    sweep_emulator=$!
-    track "$sweep_emulator"
-    for _ in $(seq 100); do
-        grep -q '^ready' "$raw/sweep-emulator.out" && break
-        running "$sweep_emulator" || break
-        sleep 0.1
-    done
-    grep -q '^ready' "$raw/sweep-emulator.out" || {
-        echo "compare.sh: the sweep's emulator did not start" >&2; exit 1; }
+    steady_emulator=$emulator_pid
+    start_emulator "$raw/sweep-emulator.out" "$raw/sweep-ca.pem" "$sweep_ids"
+    sweep_emulator=$emulator_pid
+    emulator_pid=$steady_emulator
     sweep_api=$(sed -n 's/^api_url=//p' "$raw/sweep-emulator.out")
     sweep_oauth=$(sed -n 's/^oauth_url=//p' "$raw/sweep-emulator.out")
     tag=sweep-codef

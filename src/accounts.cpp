@@ -219,9 +219,21 @@ asio::awaitable<result<T>> typed(asio::awaitable<result<response>> call, Parse p
 
 } // namespace
 
+namespace {
+// The parameters of create (no connectedId), add and update (one needed).
+result<json::object> change_params(const std::vector<account>& accounts, const public_key* key,
+                                   const std::string* connected_id) {
+    if (connected_id && connected_id->empty())
+        return make_failure(client_errc::invalid_argument, "connectedId: empty");
+    auto params = detail::account_params(accounts, key);
+    if (params && connected_id) params->emplace("connectedId", *connected_id);
+    return params;
+}
+} // namespace
+
 asio::awaitable<result<account_result>> client::create_accounts(std::vector<account> accounts,
                                                                 call_options opts) {
-    auto params = detail::account_params(accounts, key());
+    auto params = change_params(accounts, key(), nullptr);
     if (!params) co_return params.get_failure();
     co_return co_await typed<account_result>(
         send("/v1/account/create", std::move(*params), opts, false), detail::parse_account_result);
@@ -229,11 +241,8 @@ asio::awaitable<result<account_result>> client::create_accounts(std::vector<acco
 
 asio::awaitable<result<account_result>>
 client::add_accounts(std::string connected_id, std::vector<account> accounts, call_options opts) {
-    if (connected_id.empty())
-        co_return make_failure(client_errc::invalid_argument, "connectedId: empty");
-    auto params = detail::account_params(accounts, key());
+    auto params = change_params(accounts, key(), &connected_id);
     if (!params) co_return params.get_failure();
-    params->emplace("connectedId", connected_id);
     co_return co_await typed<account_result>(
         send("/v1/account/add", std::move(*params), opts, false), detail::parse_account_result);
 }
@@ -241,11 +250,8 @@ client::add_accounts(std::string connected_id, std::vector<account> accounts, ca
 asio::awaitable<result<account_result>> client::update_accounts(std::string connected_id,
                                                                 std::vector<account> accounts,
                                                                 call_options opts) {
-    if (connected_id.empty())
-        co_return make_failure(client_errc::invalid_argument, "connectedId: empty");
-    auto params = detail::account_params(accounts, key());
+    auto params = change_params(accounts, key(), &connected_id);
     if (!params) co_return params.get_failure();
-    params->emplace("connectedId", connected_id);
     co_return co_await typed<account_result>(
         send("/v1/account/update", std::move(*params), opts, false), detail::parse_account_result);
 }
