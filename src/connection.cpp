@@ -239,7 +239,7 @@ asio::awaitable<error_code> connection::connect(steady_clock::time_point deadlin
     }
     resumed_ = SSL_session_reused(ssl) == 1;
     established_ = true;
-    state_.on_connected(steady_clock::now());
+    state_.on_connected();
     co_return error_code{};
 }
 
@@ -282,7 +282,7 @@ asio::awaitable<exchange_result> connection::exchange(const std::string& request
     // Bytes after the reply would be read as the next reply: the connection cannot serve again.
     const bool keep_alive = res.keep_alive() && buffer_.size() == 0;
     out.body = std::move(res.body());
-    state_.on_reply_done(keep_alive, steady_clock::now());
+    state_.on_reply_done(keep_alive);
     co_return out;
 }
 

@@ -34,8 +34,6 @@ public:
             return "a plain call must not carry is2Way or twoWayInfo (CF-03004)";
         case client_errc::shut_down:
             return "the client was shut down";
-        case client_errc::retry_budget_exhausted:
-            return "the client's retry budget is spent";
         }
         return "unknown client error";
     }

@@ -146,9 +146,8 @@ std::pair<std::uint64_t, std::uint64_t> id_key(std::string_view id) {
     return {a, b};
 }
 
-// The value of "key":"..." at the start of a line we wrote (keys come in a fixed order).
-std::optional<std::string_view> field(std::string_view line, std::string_view key) {
-    const std::string pattern = "\"" + std::string(key) + "\":";
+// The value after pattern ("key":) in a line we wrote (keys come in a fixed order).
+std::optional<std::string_view> field(std::string_view line, std::string_view pattern) {
     const auto at = line.find(pattern);
     if (at == std::string_view::npos) return std::nullopt;
     std::string_view rest = line.substr(at + pattern.size());
@@ -222,8 +221,8 @@ result<std::unique_ptr<ndjson_sink>> ndjson_sink::open(const std::string& path) 
         for (std::size_t nl; !corrupt && (nl = buf.find('\n', start)) != std::string::npos;
              start = nl + 1) {
             const std::string_view ln(buf.data() + start, nl - start);
-            const auto id = field(ln, "connectedId");
-            const auto size = field(ln, "group");
+            const auto id = field(ln, R"("connectedId":)");
+            const auto size = field(ln, R"("group":)");
             std::uint64_t g = 0;
             if (!id || !size ||
                 std::from_chars(size->data(), size->data() + size->size(), g).ec != std::errc{} ||

@@ -26,7 +26,6 @@ enum class client_errc {
     two_way_incomplete,    // a two-way follow-up lacks is2Way or a twoWayInfo key (CF-03003)
     two_way_in_plain_call, // a plain call carries is2Way or twoWayInfo (CF-03004)
     shut_down,             // the client was destroyed while the call waited
-    retry_budget_exhausted,
 };
 
 // The reply arrived but could not be understood.

@@ -14,9 +14,6 @@ struct endpoint {
     std::string host_header; // host[:port] as the Host header wants it
     std::string path;        // the URL's path without a trailing '/', possibly empty
     bool host_is_ip = false;
-
-    // Two endpoints with the same origin can share connections.
-    bool same_origin(const endpoint& o) const { return host == o.host && port == o.port; }
 };
 
 // field names the config field in the error's detail.

@@ -24,13 +24,11 @@ public:
     phase current() const noexcept { return phase_; }
     bool is_open() const noexcept { return phase_ == phase::ready; }
     std::uint64_t requests_served() const noexcept { return served_; }
-    steady_clock::time_point last_used() const noexcept { return last_used_; }
 
     void on_connect_started() { phase_ = phase::connecting; }
-    void on_connected(steady_clock::time_point now) {
+    void on_connected() {
         phase_ = phase::ready;
         served_ = 0;
-        last_used_ = now;
     }
     void on_send_started() {
         phase_ = phase::sending;
@@ -42,9 +40,8 @@ public:
     }
     // The reply was read whole. keep_alive: the server did not ask to close and no extra bytes
     // came after the reply.
-    void on_reply_done(bool keep_alive, steady_clock::time_point now) {
+    void on_reply_done(bool keep_alive) {
         ++served_;
-        last_used_ = now;
         phase_ = keep_alive ? phase::ready : phase::broken;
     }
     void on_error() { phase_ = phase::broken; }
@@ -53,15 +50,11 @@ public:
     // A failure on a reused connection before any byte of the reply: the server most likely
     // closed it while it sat idle, so the request may go again on a fresh connection.
     bool failed_stale() const noexcept { return served_ > 0 && !reply_started_; }
-    bool idle_expired(steady_clock::time_point now, steady_clock::duration idle_timeout) const {
-        return now - last_used_ >= idle_timeout;
-    }
 
 private:
     phase phase_ = phase::closed;
     std::uint64_t served_ = 0;
     bool reply_started_ = false;
-    steady_clock::time_point last_used_{};
 };
 
 // Slots and waiters of one pool. Conn is whatever the shell uses for a connection (a pointer in

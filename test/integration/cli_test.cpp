@@ -240,7 +240,6 @@ void interrupt_then_resume(int sig, int expected_status) {
     BOOST_TEST(r.status == 0);
     const auto seen = f.ids_in(out);
     BOOST_TEST(seen.size() == 20'000u);
-    BOOST_TEST(std::all_of(seen.begin(), seen.end(), [](const auto& s) { return s.second >= 1; }));
     // The same connectedId's items come as one group: count groups, not lines.
     std::unordered_map<std::string, int> groups;
     std::ifstream in(out);
