@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, then builds and runs the whole suite twice, once built
 # with g++ and once with clang 14 under AddressSanitizer and UndefinedBehaviorSanitizer; then the
-# concurrency tests once more under ThreadSanitizer; then each benchmark program once, tiny.
+# concurrency tests once more under ThreadSanitizer; then each fuzz target for 15 s; then each
+# benchmark program once, tiny.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -21,6 +22,9 @@ echo "=== tsan: build"
 scripts/build.sh tsan unit_tests concurrency_tests
 echo "=== tsan: test (label concurrency)"
 ctest --test-dir build/tsan -L concurrency --output-on-failure --timeout 900
+
+echo "=== fuzz: the libFuzzer targets (clang 14, ASan, UBSan), 15 s each from their seed corpora"
+scripts/fuzz.sh --seconds 15
 
 echo "=== benchmarks: one tiny run each, so that they cannot rot"
 benchmarks/smoke.sh build/release

@@ -6,9 +6,12 @@
 
 #include <openssl/crypto.h>
 
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
-
+#include <optional>
 #include <ostream>
+#include <string_view>
 
 namespace json = boost::json;
 namespace asio = boost::asio;
@@ -196,7 +199,9 @@ connected_id_page parse_connected_id_page(response r, std::int64_t asked) {
                 out.next_page_no = std::atoll(n->get_string().c_str());
         }
     }
-    // A server that says there is more but points back would send us round forever.
+    // A server that says there is more but points back would send us round forever. The client
+    // never gets here with such a page (page_progress refuses it first); a parse on its own keeps
+    // going forward.
     if (out.has_next && out.next_page_no <= asked) out.next_page_no = asked + 1;
     out.reply = std::move(r);
     return out;
@@ -220,6 +225,14 @@ asio::awaitable<result<T>> typed(asio::awaitable<result<response>> call, Parse p
 } // namespace
 
 namespace {
+// The plaintext passwords of accounts, redacted from whatever their call hands back.
+std::vector<secret> plaintexts(const std::vector<account>& accounts) {
+    std::vector<secret> out;
+    for (const auto& a : accounts)
+        if (!a.password.is_encrypted() && !a.password.empty()) out.push_back(a.password.value());
+    return out;
+}
+
 // The parameters of create (no connectedId), add and update (one needed).
 result<json::object> change_params(const std::vector<account>& accounts, const public_key* key,
                                    const std::string* connected_id) {
@@ -236,7 +249,8 @@ asio::awaitable<result<account_result>> client::create_accounts(std::vector<acco
     auto params = change_params(accounts, key(), nullptr);
     if (!params) co_return params.get_failure();
     co_return co_await typed<account_result>(
-        send("/v1/account/create", std::move(*params), opts, false), detail::parse_account_result);
+        send("/v1/account/create", std::move(*params), opts, false, plaintexts(accounts)),
+        detail::parse_account_result);
 }
 
 asio::awaitable<result<account_result>>
@@ -244,7 +258,8 @@ client::add_accounts(std::string connected_id, std::vector<account> accounts, ca
     auto params = change_params(accounts, key(), &connected_id);
     if (!params) co_return params.get_failure();
     co_return co_await typed<account_result>(
-        send("/v1/account/add", std::move(*params), opts, false), detail::parse_account_result);
+        send("/v1/account/add", std::move(*params), opts, false, plaintexts(accounts)),
+        detail::parse_account_result);
 }
 
 asio::awaitable<result<account_result>> client::update_accounts(std::string connected_id,
@@ -253,7 +268,8 @@ asio::awaitable<result<account_result>> client::update_accounts(std::string conn
     auto params = change_params(accounts, key(), &connected_id);
     if (!params) co_return params.get_failure();
     co_return co_await typed<account_result>(
-        send("/v1/account/update", std::move(*params), opts, false), detail::parse_account_result);
+        send("/v1/account/update", std::move(*params), opts, false, plaintexts(accounts)),
+        detail::parse_account_result);
 }
 
 asio::awaitable<result<account_result>> client::delete_accounts(std::string connected_id,
@@ -278,14 +294,69 @@ asio::awaitable<result<account_list>> client::list_accounts(std::string connecte
                                            detail::parse_account_list);
 }
 
+namespace {
+
+// A page number as the server sent it: an integer, or a string of digits (sometimes).
+struct page_field {
+    bool present = false;
+    std::optional<std::int64_t> value; // empty: present, but not a page number
+};
+
+page_field page_number(const json::object& data, std::string_view key) {
+    const auto* v = data.if_contains(key);
+    if (!v || v->is_null()) return {};
+    if (v->is_int64()) return {true, v->get_int64()};
+    if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+        return {true, static_cast<std::int64_t>(v->get_uint64())};
+    if (v->is_string()) {
+        const auto s = v->get_string();
+        std::int64_t n = 0;
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+        if (ec == std::errc{} && end == s.data() + s.size() && !s.empty()) return {true, n};
+    }
+    return {true, std::nullopt};
+}
+
+std::string shown(const page_field& f) {
+    return f.value ? std::to_string(*f.value) : std::string("(not a number)");
+}
+
+failure stalled(std::int64_t asked, std::string why) {
+    return make_failure(protocol_errc::paging_stalled,
+                        "connectedId-list page " + std::to_string(asked) + ": " + std::move(why));
+}
+
+// A page that would not take the listing forward: hasNext with a nextPageNo not after the page
+// asked, or a pageNo other than the page asked. (Only for CF-00000 replies: the others are data.)
+std::optional<failure> page_progress(const response& r, std::int64_t asked) {
+    const auto* data = r.data.if_object();
+    if (!r.ok() || !data) return std::nullopt;
+    if (auto page = page_number(*data, "pageNo"); page.present && page.value != asked)
+        return stalled(asked, "the server answered pageNo " + shown(page));
+    const auto* has_next = data->if_contains("hasNext");
+    if (!has_next || !has_next->is_bool() || !has_next->get_bool()) return std::nullopt;
+    if (auto next = page_number(*data, "nextPageNo");
+        next.present && (!next.value || *next.value <= asked))
+        return stalled(asked, "hasNext with nextPageNo " + shown(next));
+    return std::nullopt;
+}
+
+} // namespace
+
 asio::awaitable<result<connected_id_page>> client::connected_ids_page(std::int64_t page_no,
                                                                       call_options opts) {
     if (page_no < 0) co_return make_failure(client_errc::invalid_argument, "pageNo: negative");
     json::object params;
     params.emplace("pageNo", page_no);
-    co_return co_await typed<connected_id_page>(
-        send("/v1/account/connectedId-list", std::move(params), opts, false),
-        [page_no](response r) { return detail::parse_connected_id_page(std::move(r), page_no); });
+    auto r = co_await send("/v1/account/connectedId-list", std::move(params), opts, false);
+    if (!r) co_return r.get_failure();
+    if (auto stuck = page_progress(*r, page_no)) {
+        stuck->diag.http_status = 200;
+        stuck->diag.codef_code = r->code;
+        stuck->diag.transaction_id = r->transaction_id;
+        co_return std::move(*stuck);
+    }
+    co_return detail::parse_connected_id_page(std::move(*r), page_no);
 }
 
 connected_id_stream client::connected_ids(call_options opts) {
@@ -296,6 +367,9 @@ connected_id_stream client::connected_ids(call_options opts) {
 // connected_id_stream
 
 asio::awaitable<result<bool>> connected_id_stream::fill() {
+    // Empty pages that say there is more: a few are tolerated, then it is a stall.
+    constexpr int max_empty_pages = 3;
+    int empty_pages = 0;
     while (pos_ == page_.size()) {
         if (done_) co_return false;
         auto page = co_await client_->connected_ids_page(next_page_no_, opts_);
@@ -308,6 +382,9 @@ asio::awaitable<result<bool>> connected_id_stream::fill() {
             co_return failure{page->reply.error(), std::move(d)};
         }
         ++pages_read_;
+        if (page->ids.empty() && page->has_next && ++empty_pages >= max_empty_pages)
+            co_return stalled(next_page_no_, std::to_string(empty_pages) +
+                                                 " empty pages in a row, each with hasNext");
         page_ = std::move(page->ids);
         pos_ = 0;
         done_ = !page->has_next;

@@ -6,6 +6,7 @@
 #include "detail/encoding.hpp"
 #include "detail/envelope.hpp"
 #include "detail/jwt.hpp"
+#include "detail/redact.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +14,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <random>
 
 namespace asio = boost::asio;
@@ -39,6 +42,51 @@ result<std::monostate> check_path(std::string_view path) {
                                 "path: only printable ASCII without space, '?' or '#'");
     }
     return std::monostate{};
+}
+
+// The strings of params that hold passwords (ciphertexts, or whatever the caller put there), at
+// any depth: a server may echo them.
+void collect_passwords(const boost::json::value& v, std::vector<secret>& out) {
+    if (const auto* o = v.if_object()) {
+        for (const auto& kv : *o) {
+            std::string key(kv.key());
+            std::transform(key.begin(), key.end(), key.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            if (kv.value().is_string() && key.find("password") != std::string::npos)
+                out.emplace_back(std::string(kv.value().get_string()));
+            else if (kv.value().is_structured())
+                collect_passwords(kv.value(), out);
+        }
+    } else if (const auto* a = v.if_array()) {
+        for (const auto& e : *a)
+            if (e.is_structured()) collect_passwords(e, out);
+    }
+}
+
+// Redacts the strings of a reply's data: an account reply's errorList carries the server's
+// messages, which may echo what was sent. Strings shorter than any secret are passed over.
+void scrub_data(const secret_book& book, std::span<const std::string_view> extra,
+                boost::json::value& root) {
+    const std::size_t shortest = book.shortest(extra);
+    std::vector<boost::json::value*> todo{&root};
+    std::string text;
+    while (!todo.empty()) {
+        boost::json::value* v = todo.back();
+        todo.pop_back();
+        if (auto* s = v->if_string()) {
+            if (s->size() < shortest) continue;
+            text.assign(s->data(), s->size());
+            book.scrub(extra, text);
+            if (text.size() != s->size() || text != std::string_view(*s)) *s = text;
+        } else if (auto* a = v->if_array()) {
+            for (auto& e : *a)
+                if (e.is_string() || e.is_structured()) todo.push_back(&e);
+        } else if (auto* o = v->if_object()) {
+            for (auto& kv : *o)
+                if (kv.value().is_string() || kv.value().is_structured())
+                    todo.push_back(&kv.value());
+        }
+    }
 }
 
 std::uint64_t random_seed() {
@@ -107,9 +155,15 @@ client_impl::client_impl(asio::any_io_executor ex, config cfg,
     oauth_settings.max_connections = 2;
     oauth_pool_ = std::make_shared<connection_pool>(
         strand_, ex_, tls_, std::make_shared<origin>(oauth_ep_), oauth_settings, counters_);
-    token_request_ = make_post(oauth_ep_, oauth_ep_.path.empty() ? "/" : oauth_ep_.path,
-                               "Basic " + base64_encode(cfg_.client_id + ":" + cfg_.client_secret),
-                               "application/x-www-form-urlencoded", std::string(token_body));
+    const std::string credential = base64_encode(cfg_.client_id + ":" + cfg_.client_secret);
+    secrets_.add_fixed(cfg_.client_secret);
+    secrets_.add_fixed(cfg_.client_id + ":" + cfg_.client_secret);
+    secrets_.add_fixed(credential);
+    // validate() refused control characters in the credentials, and base64 has none.
+    token_request_ =
+        make_post(oauth_ep_, oauth_ep_.path.empty() ? "/" : oauth_ep_.path, "Basic " + credential,
+                  "application/x-www-form-urlencoded", std::string(token_body))
+            .value();
 }
 
 void client_impl::start() {
@@ -143,6 +197,7 @@ client_stats client_impl::stats() const {
     s.tls_resumed = counters_->tls_resumed.load(std::memory_order_relaxed);
     s.retries = retries_.load(std::memory_order_relaxed);
     s.stale_connection_retries = counters_->stale_retries.load(std::memory_order_relaxed);
+    s.stale_connections_detected = counters_->stale_detected.load(std::memory_order_relaxed);
     return s;
 }
 
@@ -150,22 +205,19 @@ asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point
     retry_policy policy(cfg_.retry, random_seed());
     for (unsigned attempt = 1;; ++attempt) {
         token_requests_.fetch_add(1, std::memory_order_relaxed);
-        exchange_result x = co_await oauth_pool_->send(token_request_, deadline);
+        exchange_result x = co_await oauth_pool_->send(token_request_, deadline, true);
         if (!x.ec && x.status == 200) {
             auto reply = parse_token_reply(x.body);
-            if (!reply) co_return reply.get_failure();
+            if (!reply) {
+                failure f = reply.get_failure();
+                secrets_.scrub({}, f.diag);
+                co_return f;
+            }
+            secrets_.add_token(reply->access_token);
             token t;
             t.issued_at = cfg_.clock();
-            const auto lifetime =
-                std::chrono::seconds(reply->expires_in > 0 ? reply->expires_in : 3600);
-            if (auto exp = jwt_exp(reply->access_token))
-                t.expires_at = wall_clock::time_point(std::chrono::seconds(*exp));
-            else
-                t.expires_at = t.issued_at + lifetime;
-            // A fresh token that our clock already calls half spent means our clock and the
-            // server's disagree: trust the relative lifetime, or we would reissue in a loop.
-            if (reply->expires_in > 0 && t.expires_at < t.issued_at + lifetime / 2)
-                t.expires_at = t.issued_at + lifetime;
+            t.expires_at =
+                token_expiry(reply->expires_in, jwt_exp(reply->access_token), t.issued_at);
             t.value = std::move(reply->access_token);
             co_return t;
         }
@@ -173,23 +225,43 @@ asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
         const auto d =
             policy.decide(attempt, outcome_of(x), retry_class::idempotent, remaining, &budget_);
-        if (!d.retry) co_return exchange_failure(x, "token request to " + oauth_ep_.host_header);
+        if (!d.retry) {
+            failure f = exchange_failure(x, "token request to " + oauth_ep_.host_header);
+            secrets_.scrub({}, f.diag);
+            co_return f;
+        }
         retries_.fetch_add(1, std::memory_order_relaxed);
         co_await sleep_for(d.delay);
     }
 }
 
 asio::awaitable<result<response>> client_impl::call(std::string path, boost::json::object params,
-                                                    call_options opts, bool two_way_follow_up) {
+                                                    call_options opts, bool two_way_follow_up,
+                                                    std::vector<secret> in_flight) {
     auto self = shared_from_this();
+    // What this call could leak besides the client's own secrets: its passwords, as given and as
+    // sent (copied: params go to the call, and are gone when it ends).
+    collect_passwords(params, in_flight);
+    std::vector<std::string_view> extra;
+    for (const auto& s : in_flight)
+        extra.push_back(s.reveal());
+    result<response> r = make_failure(client_errc::shut_down);
     try {
-        co_return co_await asio::co_spawn(
+        r = co_await asio::co_spawn(
             asio::make_strand(ex_),
             call_on_strand(std::move(path), std::move(params), opts, two_way_follow_up),
             asio::use_awaitable);
     } catch (const boost::system::system_error& e) {
-        co_return make_failure(e.code());
+        r = make_failure(e.code());
     }
+    if (r) {
+        secrets_.scrub(extra, r->message, r->extra_message, r->code, r->transaction_id);
+        scrub_data(secrets_, extra, r->data);
+        co_return r;
+    }
+    failure f = r.get_failure();
+    secrets_.scrub(extra, f.diag);
+    co_return f;
 }
 
 retry_class client_impl::classify(std::string_view path, bool two_way_follow_up,
@@ -214,6 +286,7 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
     const std::string target = api_ep_.path + path;
     const std::string body = percent_encode(boost::json::serialize(params));
     const retry_class rc = classify(path, two_way_follow_up, opts.retry_class);
+    const bool idempotent = rc == retry_class::idempotent;
     const std::string what = "POST " + path;
 
     retry_policy policy(cfg_.retry, random_seed());
@@ -224,9 +297,10 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
         for (int auth_round = 0;; ++auth_round) {
             auto tok = co_await tokens_->get(min_generation, deadline);
             if (!tok) co_return tok.get_failure();
-            x = co_await api_pool_->send(
-                make_post(api_ep_, target, "Bearer " + (*tok)->value, "application/json", body),
-                deadline);
+            auto request =
+                make_post(api_ep_, target, "Bearer " + (*tok)->value, "application/json", body);
+            if (!request) co_return request.get_failure();
+            x = co_await api_pool_->send(*request, deadline, idempotent);
             if (!x.ec && x.status == 401 && auth_round == 0) {
                 min_generation = (*tok)->generation + 1;
                 continue;
@@ -234,7 +308,7 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
             break;
         }
         if (!x.ec && x.status == 200) {
-            auto r = parse_api_reply(x.body);
+            auto r = parse_api_reply(x.body, cfg_.max_reply_memory);
             if (!r) {
                 failure f = r.get_failure();
                 f.diag.http_status = 200;
@@ -252,6 +326,12 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
             if (f.code == transport_errc::timeout)
                 f.diag.detail += (x.detail.empty() ? ": no reply" : "") + std::string(" within ") +
                                  std::to_string(timeout.count()) + " ms";
+            // Written, at least in part, and no reply read whole: the server may have carried it
+            // out. A change is never sent twice, so the caller must find out (list the accounts).
+            if (!idempotent && x.ec && x.request_sent) {
+                f.diag.outcome_unknown = true;
+                f.diag.detail += "; the request was sent and may have been carried out";
+            }
             co_return f;
         }
         retries_.fetch_add(1, std::memory_order_relaxed);
@@ -264,7 +344,11 @@ asio::awaitable<result<token_info>> client_impl::current_token(call_options opts
     const auto deadline = steady_clock::now() + opts.timeout.value_or(cfg_.call_timeout);
     try {
         auto tok = co_await tokens_->get(0, deadline);
-        if (!tok) co_return tok.get_failure();
+        if (!tok) {
+            failure f = tok.get_failure();
+            secrets_.scrub({}, f.diag);
+            co_return f;
+        }
         co_return token_info{(*tok)->value, (*tok)->expires_at};
     } catch (const boost::system::system_error& e) {
         co_return make_failure(e.code());
@@ -294,9 +378,11 @@ client& client::operator=(client&& other) noexcept {
 }
 
 asio::awaitable<result<response>> client::send(std::string path, boost::json::object params,
-                                               call_options opts, bool two_way_follow_up) {
+                                               call_options opts, bool two_way_follow_up,
+                                               std::vector<secret> in_flight) {
     auto impl = impl_;
-    co_return co_await impl->call(std::move(path), std::move(params), opts, two_way_follow_up);
+    co_return co_await impl->call(std::move(path), std::move(params), opts, two_way_follow_up,
+                                  std::move(in_flight));
 }
 
 asio::awaitable<result<response>> client::try_request(std::string path, boost::json::object params,

@@ -2,6 +2,7 @@
 #include <codef/config.hpp>
 
 #include "detail/endpoint.hpp"
+#include "detail/field_value.hpp"
 
 #include <codef/crypto.hpp>
 
@@ -48,6 +49,12 @@ result<std::monostate> validate(const config& cfg) {
         return config_error("client_id: required outside the sandbox");
     if (cfg.client_id.find(':') != std::string::npos)
         return config_error("client_id: must not contain ':'");
+    // Both go into the Basic credential; a control character there is a mistake in any case.
+    if (!detail::is_field_value(cfg.client_id))
+        return config_error("client_id: must not hold control characters or surrounding spaces");
+    if (!detail::is_field_value(cfg.client_secret))
+        return config_error(
+            "client_secret: must not hold control characters or surrounding spaces");
     if (!cfg.public_key.empty()) {
         if (auto k = public_key::parse(cfg.public_key); !k) return config_error(k.diag().detail);
     }
@@ -64,6 +71,7 @@ result<std::monostate> validate(const config& cfg) {
         return config_error("idle_timeout: must be positive");
     if (cfg.max_connections == 0) return config_error("max_connections: must be at least 1");
     if (cfg.max_reply_bytes < 1024) return config_error("max_reply_bytes: must be at least 1024");
+    if (cfg.max_reply_memory < 4096) return config_error("max_reply_memory: must be at least 4096");
     if (cfg.retry.max_attempts == 0) return config_error("retry.max_attempts: must be at least 1");
     if (cfg.retry.initial_backoff <= milliseconds::zero())
         return config_error("retry.initial_backoff: must be positive");

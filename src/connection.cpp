@@ -2,6 +2,7 @@
 // call's deadline.
 #include "detail/connection.hpp"
 
+#include "detail/field_value.hpp"
 #include "detail/http_serialize.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -25,6 +26,8 @@
 
 #include <charconv>
 #include <cstdlib>
+
+#include <sys/socket.h>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -145,8 +148,15 @@ origin::resolve(steady_clock::time_point deadline) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::string make_post(const endpoint& ep, std::string_view target, std::string_view authorization,
-                      std::string_view content_type, std::string body) {
+result<std::string> make_post(const endpoint& ep, std::string_view target,
+                              std::string_view authorization, std::string_view content_type,
+                              std::string body) {
+    // Beast writes values as given: one with CR or LF would add headers, or a request, of its own.
+    if (!is_field_value(authorization))
+        return make_failure(protocol_errc::bad_header,
+                            "Authorization: not a valid header field value");
+    if (!is_field_value(ep.host_header) || !is_field_value(content_type))
+        return make_failure(protocol_errc::bad_header, "Host or Content-Type: not a valid value");
     http::request<http::string_body> req{http::verb::post, target, 11};
     req.set(http::field::host, ep.host_header);
     req.set(http::field::authorization, authorization);
@@ -199,14 +209,25 @@ void connection::close() noexcept {
     state_.on_closed();
 }
 
-asio::awaitable<error_code> connection::connect(steady_clock::time_point deadline) {
+bool connection::peer_gone() noexcept {
+    if (!stream_) return true;
+    // Unread TLS records held by OpenSSL: nothing should be there between replies.
+    if (SSL_pending(stream_->native_handle()) > 0) return true;
+    const int fd = beast::get_lowest_layer(*stream_).socket().native_handle();
+    char byte = 0;
+    const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    return true; // 0: the server closed it; > 0: bytes nobody asked for
+}
+
+asio::awaitable<result<std::monostate>> connection::connect(steady_clock::time_point deadline) {
     close();
     state_.on_connect_started();
     resumed_ = false;
     auto addrs = co_await origin_->resolve(deadline);
     if (!addrs) {
         state_.on_error();
-        co_return addrs.error();
+        co_return addrs.get_failure();
     }
     stream_.emplace(io_, *tls_);
     auto& tcp_layer = beast::get_lowest_layer(*stream_);
@@ -214,7 +235,8 @@ asio::awaitable<error_code> connection::connect(steady_clock::time_point deadlin
     auto [cec, ep] = co_await tcp_layer.async_connect(*addrs, tuple_awaitable);
     if (cec) {
         state_.on_error();
-        co_return normalize_error(cec, deadline);
+        co_return make_failure(normalize_error(cec, deadline),
+                               "connecting to " + origin_->ep().host_header);
     }
     error_code ignored;
     tcp_layer.socket().set_option(tcp::no_delay(true), ignored);
@@ -235,12 +257,16 @@ asio::awaitable<error_code> connection::connect(steady_clock::time_point deadlin
     auto [hec] = co_await stream_->async_handshake(asio::ssl::stream_base::client, tuple_awaitable);
     if (hec) {
         state_.on_error();
-        co_return normalize_error(hec, deadline);
+        std::string detail = "TLS handshake with " + e.host_header;
+        // "certificate verify failed" alone does not say what to fix: the verify result does.
+        if (const long vr = SSL_get_verify_result(ssl); vr != X509_V_OK)
+            detail += std::string(": ") + X509_verify_cert_error_string(vr);
+        co_return make_failure(normalize_error(hec, deadline), std::move(detail));
     }
     resumed_ = SSL_session_reused(ssl) == 1;
     established_ = true;
     state_.on_connected();
-    co_return error_code{};
+    co_return std::monostate{};
 }
 
 asio::awaitable<exchange_result> connection::exchange(const std::string& request,
@@ -263,19 +289,33 @@ asio::awaitable<exchange_result> connection::exchange(const std::string& request
         co_return out;
     }
 
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(max_reply);
-    parser.header_limit(64 * 1024);
-    auto [rec, read] = co_await http::async_read(*stream_, buffer_, parser, tuple_awaitable);
-    out.reply_started = read > 0 || parser.got_some() || buffer_.size() > 0;
-    if (out.reply_started) state_.on_reply_started();
-    if (rec) {
-        state_.on_error();
-        out.ec = normalize_error(rec, deadline);
-        co_return out;
+    // Interim replies (100 Continue, 103 Early Hints) come before the real one, under the same
+    // deadline; a server that sends nothing else is bounded by the count.
+    std::optional<http::response_parser<http::string_body>> parser;
+    for (int interim = 0;; ++interim) {
+        parser.emplace();
+        parser->body_limit(max_reply);
+        parser->header_limit(64 * 1024);
+        auto [rec, read] = co_await http::async_read(*stream_, buffer_, *parser, tuple_awaitable);
+        out.reply_started =
+            out.reply_started || read > 0 || parser->got_some() || buffer_.size() > 0;
+        if (out.reply_started) state_.on_reply_started();
+        if (rec) {
+            state_.on_error();
+            out.ec = normalize_error(rec, deadline);
+            co_return out;
+        }
+        const unsigned status = parser->get().result_int();
+        if (status < 100 || status >= 200 || status == 101) break;
+        if (interim == 8) {
+            state_.on_error();
+            out.ec = protocol_errc::bad_http;
+            out.detail = "more than 8 interim (1xx) replies";
+            co_return out;
+        }
     }
     tcp_layer.expires_never();
-    auto& res = parser.get();
+    auto& res = parser->get();
     out.status = res.result_int();
     if (auto it = res.find(http::field::retry_after); it != res.end())
         out.retry_after = parse_retry_after(it->value());

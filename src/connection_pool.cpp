@@ -94,12 +94,21 @@ connection_pool::acquire_on_strand(steady_clock::time_point deadline) {
         g = std::move(*p.value());
         if (g.what == grant::kind::wait) co_return make_failure(client_errc::shut_down);
     }
-    if (g.what == grant::kind::reuse) co_return lease(self, std::move(*g.conn));
+    if (g.what == grant::kind::reuse) {
+        // Closed by the server while it sat idle: found now, before a request is written to it,
+        // rather than by a failed write or read. The slot is kept; send() connects afresh.
+        if ((*g.conn)->peer_gone()) {
+            (*g.conn)->close();
+            counters_->stale_detected.fetch_add(1, std::memory_order_relaxed);
+        }
+        co_return lease(self, std::move(*g.conn));
+    }
     co_return lease(self, new_connection());
 }
 
 asio::awaitable<exchange_result> connection_pool::send(const std::string& request,
-                                                       steady_clock::time_point deadline) {
+                                                       steady_clock::time_point deadline,
+                                                       bool idempotent) {
     bool fresh = false;
     for (;;) {
         auto l = co_await acquire(deadline);
@@ -114,11 +123,12 @@ asio::awaitable<exchange_result> connection_pool::send(const std::string& reques
         if (!c.state().is_open()) {
             const auto connect_deadline =
                 std::min(deadline, steady_clock::now() + settings_.connect_timeout);
-            if (auto ec = co_await c.connect(connect_deadline)) {
+            if (auto ok = co_await c.connect(connect_deadline); !ok) {
                 // A connect that ran out of its own time, while the call still has some, is
                 // still a timeout: of this step.
                 exchange_result r;
-                r.ec = ec;
+                r.ec = ok.error();
+                r.detail = ok.diag().detail;
                 co_return r;
             }
             counters_->connections_opened.fetch_add(1, std::memory_order_relaxed);
@@ -126,7 +136,10 @@ asio::awaitable<exchange_result> connection_pool::send(const std::string& reques
         }
         auto x = co_await c.exchange(request, deadline, settings_.max_reply_bytes);
         if (x.ec) {
+            // Go's net/http rule: a request that changes state goes again only if not one byte
+            // of it was written.
             if (!fresh && c.state().failed_stale() && x.ec != transport_errc::timeout &&
+                x.ec != asio::error::operation_aborted && (idempotent || !x.request_sent) &&
                 steady_clock::now() < deadline) {
                 fresh = true;
                 counters_->stale_retries.fetch_add(1, std::memory_order_relaxed);

@@ -53,9 +53,13 @@ public:
         case protocol_errc::bad_token_reply:
             return "the token reply has no access_token";
         case protocol_errc::reply_too_large:
-            return "the reply is larger than config.max_reply_bytes";
+            return "the reply is larger than config.max_reply_bytes or config.max_reply_memory";
         case protocol_errc::bad_http:
             return "the reply is not valid HTTP/1.1";
+        case protocol_errc::bad_header:
+            return "a request header value is not a valid HTTP field value; nothing was sent";
+        case protocol_errc::paging_stalled:
+            return "the server's pages make no progress (hasNext, but no page after this one)";
         }
         return "unknown protocol error";
     }
@@ -164,6 +168,7 @@ std::string describe(const diagnostics& d) {
         if (!d.codef_message.empty()) s += " " + d.codef_message;
         s += "]";
     }
+    if (d.outcome_unknown) s += " [outcome unknown: the request was sent and no reply came]";
     return s;
 }
 } // namespace

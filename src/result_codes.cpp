@@ -55,7 +55,9 @@ const boost::system::error_category& result_category() noexcept {
 
 error_code result_error(std::string_view code) noexcept {
     int value = -1;
-    if (code.size() == 8 && code.starts_with("CF-")) {
+    // Five digits: from_chars alone would take "CF--0000" as 0, a success that is not "CF-00000".
+    if (code.size() == 8 && code.starts_with("CF-") &&
+        code.find_first_not_of("0123456789", 3) == std::string_view::npos) {
         int n = 0;
         auto [end, ec] = std::from_chars(code.data() + 3, code.data() + 8, n);
         if (ec == std::errc{} && end == code.data() + 8) value = n;

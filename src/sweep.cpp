@@ -4,6 +4,9 @@
 #include <codef/sweep.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/channel.hpp>
@@ -11,6 +14,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -18,6 +22,7 @@
 #include <charconv>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 
@@ -62,21 +67,51 @@ private:
     connected_id_stream stream_;
 };
 
+// Reads one line of at most max_id_line bytes (the newline not counted).
+enum class line_read { line, end, too_long };
+line_read read_line(std::istream& in, std::string& line) {
+    line.clear();
+    std::streambuf* sb = in.rdbuf();
+    for (bool any = false;; any = true) {
+        const int c = sb->sbumpc();
+        if (c == std::char_traits<char>::eof()) return any ? line_read::line : line_read::end;
+        if (c == '\n') return line_read::line;
+        if (line.size() == max_id_line) return line_read::too_long;
+        line.push_back(static_cast<char>(c));
+    }
+}
+
+// The connectedId of a line; empty for a blank line or a comment.
+std::string_view id_of(std::string_view line) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+        line.remove_suffix(1);
+    const auto start = line.find_first_not_of(" \t");
+    if (start == std::string_view::npos || line[start] == '#') return {};
+    return line.substr(start);
+}
+
+failure too_long(const std::string& path, std::uint64_t line_no) {
+    return make_failure(client_errc::invalid_argument,
+                        path + ":" + std::to_string(line_no) + ": a line longer than " +
+                            std::to_string(max_id_line) +
+                            " bytes (a connectedId is about 22 characters)");
+}
+
 class file_ids : public id_source {
 public:
-    file_ids(std::ifstream in, std::uint64_t total)
+    file_ids(std::ifstream in, std::string path, std::uint64_t total)
         : in_(std::move(in))
+        , path_(std::move(path))
         , total_(total) {}
     asio::awaitable<result<std::vector<std::string>>> next(std::size_t max) override {
         std::vector<std::string> out;
         std::string line;
-        while (out.size() < max && std::getline(in_, line)) {
-            while (!line.empty() &&
-                   (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
-                line.pop_back();
-            const auto start = line.find_first_not_of(" \t");
-            if (start == std::string::npos || line[start] == '#') continue;
-            out.push_back(line.substr(start));
+        while (out.size() < max) {
+            const auto got = read_line(in_, line);
+            if (got == line_read::end) break;
+            ++line_no_;
+            if (got == line_read::too_long) co_return too_long(path_, line_no_);
+            if (const auto id = id_of(line); !id.empty()) out.emplace_back(id);
         }
         co_return out;
     }
@@ -84,7 +119,9 @@ public:
 
 private:
     std::ifstream in_;
+    std::string path_;
     std::uint64_t total_;
+    std::uint64_t line_no_ = 0;
 };
 
 class listed : public id_source {
@@ -113,17 +150,23 @@ std::unique_ptr<id_source> listing_source(client& c, call_options opts) {
 }
 
 result<std::unique_ptr<id_source>> file_source(const std::string& path) {
-    std::ifstream count(path);
+    // A first pass counts the ids (for the ETA) and checks every line before anything is sent.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        return make_failure(client_errc::invalid_argument, path + ": is a directory");
+    std::ifstream count(path, std::ios::binary);
     if (!count) return make_failure(client_errc::invalid_argument, path + ": cannot be read");
-    std::uint64_t total = 0;
+    std::uint64_t total = 0, line_no = 0;
     std::string line;
-    while (std::getline(count, line)) {
-        const auto start = line.find_first_not_of(" \t\r");
-        if (start != std::string::npos && line[start] != '#') ++total;
+    for (line_read got; (got = read_line(count, line)) != line_read::end;) {
+        ++line_no;
+        if (got == line_read::too_long) return too_long(path, line_no);
+        if (!id_of(line).empty()) ++total;
     }
-    std::ifstream in(path);
+    if (count.bad()) return make_failure(client_errc::invalid_argument, path + ": cannot be read");
+    std::ifstream in(path, std::ios::binary);
     if (!in) return make_failure(client_errc::invalid_argument, path + ": cannot be read");
-    return std::unique_ptr<id_source>(std::make_unique<file_ids>(std::move(in), total));
+    return std::unique_ptr<id_source>(std::make_unique<file_ids>(std::move(in), path, total));
 }
 
 std::unique_ptr<id_source> list_source(std::vector<std::string> ids) {
@@ -147,18 +190,34 @@ std::pair<std::uint64_t, std::uint64_t> id_key(std::string_view id) {
 }
 
 // The value after pattern ("key":) in a line we wrote (keys come in a fixed order).
+// A string comes back as its JSON text, escapes included (see json_unescape).
 std::optional<std::string_view> field(std::string_view line, std::string_view pattern) {
     const auto at = line.find(pattern);
     if (at == std::string_view::npos) return std::nullopt;
     std::string_view rest = line.substr(at + pattern.size());
     if (!rest.empty() && rest.front() == '"') {
-        const auto end = rest.find('"', 1);
-        if (end == std::string_view::npos) return std::nullopt;
-        return rest.substr(1, end - 1);
+        for (std::size_t i = 1; i < rest.size(); ++i) {
+            if (rest[i] == '\\')
+                ++i; // an escaped character, '"' included
+            else if (rest[i] == '"')
+                return rest.substr(1, i - 1);
+        }
+        return std::nullopt;
     }
     const auto end = rest.find_first_of(",}");
     if (end == std::string_view::npos) return std::nullopt;
     return rest.substr(0, end);
+}
+
+// The string a JSON string's text (without its quotes) stands for; empty when it is not valid.
+std::optional<std::string> json_unescape(std::string_view text) {
+    std::string quoted;
+    quoted.reserve(text.size() + 2);
+    (quoted += '"').append(text) += '"';
+    boost::system::error_code ec;
+    const json::value v = json::parse(quoted, ec);
+    if (ec || !v.is_string()) return std::nullopt;
+    return std::string(v.get_string());
 }
 
 json::object error_json(const sweep_item& item) {
@@ -192,34 +251,48 @@ std::string ndjson_sink::line(const sweep_item& item, std::size_t group) {
     return json::serialize(o);
 }
 
-result<std::unique_ptr<ndjson_sink>> ndjson_sink::open(const std::string& path) {
-    std::unique_ptr<ndjson_sink> s(new ndjson_sink());
-    s->path_ = path;
-    s->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (s->fd_ < 0)
-        return make_failure(client_errc::invalid_argument,
-                            path + ": cannot be opened: " + std::strerror(errno));
+namespace {
 
-    // Read what an earlier run wrote. Lines end in '\n' (JSON strings escape newlines), so a
-    // line without one was torn by a kill; a group with fewer lines than it announces was too.
+// A complete group (every line its group field announces) in a file an earlier run wrote.
+struct group_span {
+    std::uint64_t begin = 0, end = 0; // byte offsets in the file
+    std::string_view id;
+    bool failed = false; // an item of it is failed
+};
+
+struct scan_result {
+    std::uint64_t good_end = 0; // the end of the last complete group: what can be trusted
+    bool holes = false;         // an incomplete group before good_end (not of our making)
+};
+
+failure io_failure(const std::string& path, const char* what) {
+    return make_failure(client_errc::invalid_argument,
+                        path + ": " + what + ": " + std::strerror(errno));
+}
+
+// Reads what an earlier run wrote and calls on_group for each complete group, in order. Lines
+// end in '\n' (JSON strings escape newlines), so a line without one was torn by a kill; a group
+// with fewer lines than it announces was too. A line that is not ours ends what is trusted.
+template <class OnGroup>
+result<scan_result> scan(int fd, const std::string& path, OnGroup on_group) {
+    scan_result out;
     std::string buf;
-    std::uint64_t offset = 0;   // of buf's first byte in the file
-    std::uint64_t good_end = 0; // end of the last complete group
+    std::uint64_t offset = 0; // of buf's first byte in the file
     std::string group_id;
-    std::uint64_t group_size = 0, group_seen = 0;
-    char chunk[1 << 16];
-    bool corrupt = false;
-    for (;;) {
+    std::uint64_t group_begin = 0, group_size = 0, group_seen = 0;
+    bool group_failed = false;
+    std::vector<char> chunk(1 << 16);
+    for (bool corrupt = false; !corrupt;) {
         const ssize_t n =
-            ::pread(s->fd_, chunk, sizeof chunk, static_cast<off_t>(offset + buf.size()));
-        if (n < 0)
-            return make_failure(client_errc::invalid_argument,
-                                path + ": cannot be read: " + std::strerror(errno));
+            ::pread(fd, chunk.data(), chunk.size(), static_cast<off_t>(offset + buf.size()));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return io_failure(path, "cannot be read");
+        }
         if (n == 0) break;
-        buf.append(chunk, static_cast<std::size_t>(n));
+        buf.append(chunk.data(), static_cast<std::size_t>(n));
         std::size_t start = 0;
-        for (std::size_t nl; !corrupt && (nl = buf.find('\n', start)) != std::string::npos;
-             start = nl + 1) {
+        for (std::size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1) {
             const std::string_view ln(buf.data() + start, nl - start);
             const auto id = field(ln, R"("connectedId":)");
             const auto size = field(ln, R"("group":)");
@@ -230,28 +303,142 @@ result<std::unique_ptr<ndjson_sink>> ndjson_sink::open(const std::string& path) 
                 corrupt = true; // not a line of ours: keep what came before it
                 break;
             }
-            if (group_seen == 0 || *id != group_id) {
-                group_id = std::string(*id); // a new group; an unfinished previous one stays out
+            // connectedIds are plain base64url; one from an ids file may need escapes in JSON,
+            // and is compared (and remembered as done) as the string it stands for.
+            std::optional<std::string> unescaped;
+            std::string_view id_text = *id;
+            if (id_text.find('\\') != std::string_view::npos) {
+                unescaped = json_unescape(id_text);
+                if (!unescaped) {
+                    corrupt = true;
+                    break;
+                }
+                id_text = *unescaped;
+            }
+            if (group_seen == 0 || id_text != group_id) {
+                if (group_seen != 0) out.holes = true; // an unfinished group stays out
+                group_id = std::string(id_text);
+                group_begin = offset + start;
                 group_size = g;
                 group_seen = 0;
+                group_failed = false;
             }
+            if (field(ln, R"("status":)") == std::string_view("failed")) group_failed = true;
             if (++group_seen == group_size) {
-                s->done_.push_back(id_key(group_id));
-                good_end = offset + nl + 1;
+                out.good_end = offset + nl + 1;
+                on_group(group_span{group_begin, out.good_end, group_id, group_failed});
                 group_seen = 0;
             }
         }
-        if (corrupt) break;
         offset += start;
         buf.erase(0, start);
     }
+    return out;
+}
+
+bool write_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// Copies [begin, end) of from into to.
+bool copy_range(int from, int to, std::uint64_t begin, std::uint64_t end) {
+    std::vector<char> chunk(1 << 16);
+    while (begin < end) {
+        const auto want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), end - begin));
+        const ssize_t n = ::pread(from, chunk.data(), want, static_cast<off_t>(begin));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO; // the file shrank under us
+            return false;
+        }
+        if (!write_all(to, chunk.data(), static_cast<std::size_t>(n))) return false;
+        begin += static_cast<std::uint64_t>(n);
+    }
+    return true;
+}
+
+} // namespace
+
+result<std::unique_ptr<ndjson_sink>> ndjson_sink::open(const std::string& path,
+                                                       ndjson_options opts) {
+    std::unique_ptr<ndjson_sink> s(new ndjson_sink());
+    s->path_ = path;
+    s->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (s->fd_ < 0) return io_failure(path, "cannot be opened");
+
+    // What is done: the complete groups, except those with failed items when they are retried.
+    bool drop_failed = false;
+    auto first = scan(s->fd_, path, [&](const group_span& g) {
+        if (g.failed && opts.retry_failed) {
+            ++s->failed_removed_;
+            drop_failed = true;
+        } else {
+            s->done_.push_back(id_key(g.id));
+        }
+    });
+    if (!first) return first.get_failure();
     struct stat st {};
-    ::fstat(s->fd_, &st);
-    if (static_cast<std::uint64_t>(st.st_size) > good_end) {
-        s->bytes_cut_ = static_cast<std::uint64_t>(st.st_size) - good_end;
-        if (::ftruncate(s->fd_, static_cast<off_t>(good_end)) != 0)
-            return make_failure(client_errc::invalid_argument,
-                                path + ": cannot be truncated: " + std::strerror(errno));
+    if (::fstat(s->fd_, &st) != 0) return io_failure(path, "cannot be read");
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size > first->good_end) s->bytes_cut_ = size - first->good_end;
+
+    if (drop_failed || first->holes) {
+        // Rewrite the file with the groups kept, beside it, then rename it over the old one.
+        const auto slash = path.rfind('/');
+        std::string tmp = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) +
+                          "." + path.substr(slash == std::string::npos ? 0 : slash + 1) + ".XXXXXX";
+        const int out = ::mkostemp(tmp.data(), O_CLOEXEC); // mode 0600
+        if (out < 0) return io_failure(tmp, "cannot be created");
+        auto give_up = [&](const char* what) {
+            const int e = errno;
+            ::close(out);
+            ::unlink(tmp.c_str());
+            errno = e;
+            return io_failure(path, what);
+        };
+        // Contiguous groups that are kept are copied together.
+        std::optional<std::pair<std::uint64_t, std::uint64_t>> run;
+        bool copied = true;
+        auto copy_run = [&] {
+            if (run && copied) copied = copy_range(s->fd_, out, run->first, run->second);
+            run.reset();
+        };
+        auto second = scan(s->fd_, path, [&](const group_span& g) {
+            if (g.failed && opts.retry_failed) return;
+            if (run && run->second != g.begin) copy_run();
+            if (!run) run.emplace(g.begin, g.begin);
+            run->second = g.end;
+        });
+        copy_run();
+        if (!second) {
+            give_up("cannot be read");
+            return second.get_failure();
+        }
+        if (!copied) return give_up("cannot be rewritten");
+        if (::fsync(out) != 0) return give_up("cannot be synced");
+        if (::rename(tmp.c_str(), path.c_str()) != 0) return give_up("cannot be replaced");
+        // The rename itself, durable: sync the directory (best effort).
+        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+        if (const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+            ::fsync(d);
+            ::close(d);
+        }
+        ::close(s->fd_);
+        s->fd_ = out;
+        if (const int fl = ::fcntl(out, F_GETFL);
+            fl < 0 || ::fcntl(out, F_SETFL, fl | O_APPEND) != 0)
+            return io_failure(path, "cannot be opened for appending");
+    } else if (s->bytes_cut_ > 0) {
+        if (::ftruncate(s->fd_, static_cast<off_t>(first->good_end)) != 0)
+            return io_failure(path, "cannot be truncated");
     }
     std::sort(s->done_.begin(), s->done_.end());
     s->done_.erase(std::unique(s->done_.begin(), s->done_.end()), s->done_.end());
@@ -379,7 +566,10 @@ sweep_item sweep::state::call(const std::string& connected_id, const std::string
     item.code = std::move(r->code);
     item.message = std::move(r->message);
     item.extra_message = std::move(r->extra_message);
-    item.data = std::move(r->data);
+    // Constructed, not assigned: the reply's data keeps the memory resource it was parsed into,
+    // and a move assignment across resources would copy it.
+    std::destroy_at(&item.data);
+    std::construct_at(&item.data, std::move(r->data));
     return item;
 }
 
@@ -440,118 +630,201 @@ namespace {
 using id_channel = asio::experimental::channel<void(error_code, std::string)>;
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
-// The run itself, on the sweep's strand.
-asio::awaitable<result<sweep_summary>> run_on_strand(std::shared_ptr<sweep::state> st,
-                                                     id_source& ids, sweep_sink& out) {
-    auto strand = co_await asio::this_coro::executor;
-    const std::size_t workers = st->opts.concurrency;
-    id_channel channel(strand, workers * 2);
-    st->started = std::chrono::steady_clock::now();
-    st->ids_total = ids.size();
-    st->sample();
+// What one run shares between its producer, workers and ticker. Each holds it by shared_ptr, so
+// none depends on another's frame; run_on_strand joins them all before it completes, so ids and
+// out (the caller's) outlive every use.
+struct run_state {
+    run_state(const asio::strand<asio::any_io_executor>& strand, std::size_t workers, id_source& i,
+              sweep_sink& o)
+        : channel(strand, workers * 2)
+        , all_ended(strand, std::chrono::steady_clock::time_point::max())
+        , tick(strand)
+        , ids(&i)
+        , out(&o)
+        , running(workers + 1) {}
 
+    id_channel channel;
+    asio::steady_timer all_ended; // cancelled when the last worker or the ticker ends
+    asio::steady_timer tick;
+    id_source* ids;
+    sweep_sink* out;
+    std::size_t running; // workers and the ticker still going
+    bool ticking = true;
     std::optional<failure> fatal; // the source or the sink failed
-    std::size_t running = workers;
-    asio::steady_timer all_done(strand, std::chrono::steady_clock::time_point::max());
+    std::exception_ptr exception; // something threw where nothing should
 
-    // Workers: take a connectedId, process it, write its items. An empty id ends a worker.
-    auto worker = [&]() -> asio::awaitable<void> {
-        for (;;) {
-            auto [ec, id] = co_await channel.async_receive(tuple_awaitable);
-            if (ec || id.empty()) break;
-            if (st->stopping || fatal) continue; // taken but not started: the resume does it
-            ++st->in_flight;
-            std::vector<sweep_item> items;
-            try {
-                items = co_await st->process(id);
-            } catch (const std::exception& e) {
-                // Whatever went wrong, the connectedId gets its line: nothing is lost silently.
-                sweep_item item;
-                item.connected_id = id;
-                item.status = item_status::failed;
-                item.error = make_error_code(boost::system::errc::state_not_recoverable);
-                item.diag.detail = e.what();
-                items = {std::move(item)};
-            }
-            --st->in_flight;
-            if (fatal) continue;
-            if (auto w = out.write(items); !w) {
-                fatal = w.get_failure();
-                st->stopping = true;
-                continue;
-            }
-            for (const auto& item : items) {
-                ++st->items;
-                switch (item.status) {
-                case item_status::ok:
-                    ++st->ok;
-                    break;
-                case item_status::business_error:
-                    ++st->business_errors;
-                    break;
-                case item_status::failed:
-                    ++st->failed;
-                    break;
-                case item_status::no_match:
-                    ++st->no_match;
-                    break;
-                }
-            }
-            ++st->ids_done;
-        }
-        if (--running == 0) all_done.cancel();
-    };
-    for (std::size_t i = 0; i < workers; ++i)
-        asio::co_spawn(strand, worker(), asio::detached);
+    void ended() {
+        if (--running == 0) all_ended.cancel();
+    }
+};
 
-    // Progress, at the interval asked for.
-    asio::steady_timer tick(strand);
-    asio::steady_timer ticker_done(strand, std::chrono::steady_clock::time_point::max());
-    bool ticking = true, ticker_ended = false;
-    auto ticker = [&]() -> asio::awaitable<void> {
-        while (ticking) {
-            tick.expires_after(st->opts.progress_interval);
-            co_await tick.async_wait(tuple_awaitable);
-            st->sample();
-            if (ticking && st->opts.on_progress) st->opts.on_progress(st->snapshot());
-        }
-        ticker_ended = true;
-        ticker_done.cancel();
-    };
-    asio::co_spawn(strand, ticker(), asio::detached);
-
-    // The producer: ids from the source into the channel, skipping those already done.
-    while (!st->stopping) {
-        auto batch = co_await ids.next(1000);
-        if (!batch) {
-            fatal = batch.get_failure();
+void count(sweep::state& st, std::span<const sweep_item> items) {
+    for (const auto& item : items) {
+        ++st.items;
+        switch (item.status) {
+        case item_status::ok:
+            ++st.ok;
+            break;
+        case item_status::business_error:
+            ++st.business_errors;
+            break;
+        case item_status::failed:
+            ++st.failed;
+            break;
+        case item_status::no_match:
+            ++st.no_match;
             break;
         }
-        if (batch->empty()) break;
+    }
+    ++st.ids_done;
+}
+
+std::string what_of(std::exception_ptr e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "an unknown exception";
+    }
+}
+
+// Takes a connectedId, processes it, writes its items. Ends at an empty id or a closed channel,
+// never otherwise (a worker that left early would leave the producer's sends without a taker).
+asio::awaitable<void> worker(std::shared_ptr<sweep::state> st, std::shared_ptr<run_state> rs) {
+    for (;;) {
+        auto [ec, id] = co_await rs->channel.async_receive(tuple_awaitable);
+        if (ec || id.empty()) co_return;
+        if (st->stopping || rs->fatal) continue; // taken but not started: the resume does it
+        ++st->in_flight;
+        std::vector<sweep_item> items;
+        std::exception_ptr thrown;
+        try {
+            items = co_await st->process(id);
+        } catch (...) {
+            thrown = std::current_exception();
+        }
+        --st->in_flight;
+        if (thrown) {
+            // Whatever went wrong, the connectedId gets its line: nothing is lost silently.
+            sweep_item item;
+            item.connected_id = id;
+            item.status = item_status::failed;
+            item.error = make_error_code(boost::system::errc::state_not_recoverable);
+            item.diag.detail = what_of(thrown);
+            items.clear();
+            items.push_back(std::move(item));
+        }
+        if (rs->fatal) continue;
+        result<std::monostate> w = std::monostate{};
+        try {
+            w = rs->out->write(items);
+        } catch (...) {
+            w = make_failure(client_errc::invalid_argument,
+                             "the sink threw: " + what_of(std::current_exception()));
+        }
+        if (!w) {
+            rs->fatal = w.get_failure();
+            st->stopping = true;
+            continue;
+        }
+        count(*st, items);
+    }
+}
+
+// Progress, at the interval asked for, until the run ends.
+asio::awaitable<void> ticker(std::shared_ptr<sweep::state> st, std::shared_ptr<run_state> rs) {
+    const auto interval = std::max<std::chrono::milliseconds>(st->opts.progress_interval,
+                                                              std::chrono::milliseconds(10));
+    while (rs->ticking) {
+        rs->tick.expires_after(interval);
+        co_await rs->tick.async_wait(tuple_awaitable);
+        st->sample();
+        if (rs->ticking && st->opts.on_progress) st->opts.on_progress(st->snapshot());
+    }
+}
+
+// Reads ids from the source into the channel, skipping those already done, until the source
+// ends, fails, or the sweep stops.
+asio::awaitable<void> produce(std::shared_ptr<sweep::state> st, std::shared_ptr<run_state> rs) {
+    while (!st->stopping && !rs->fatal) {
+        auto batch = co_await rs->ids->next(1000);
+        if (!batch) {
+            rs->fatal = batch.get_failure();
+            co_return;
+        }
+        if (batch->empty()) co_return;
         for (auto& id : *batch) {
-            if (st->stopping) break;
+            if (st->stopping || rs->fatal) co_return;
             if (id.empty()) continue;
             if (st->opts.skip && st->opts.skip(id)) {
                 ++st->ids_skipped;
                 continue;
             }
-            co_await channel.async_send(error_code{}, std::move(id), tuple_awaitable);
+            auto [ec] =
+                co_await rs->channel.async_send(error_code{}, std::move(id), tuple_awaitable);
+            if (ec) co_return; // the channel was closed: a worker died
         }
     }
-    for (std::size_t i = 0; i < workers; ++i)
-        co_await channel.async_send(error_code{}, std::string(), tuple_awaitable);
-    if (running > 0) co_await all_done.async_wait(tuple_awaitable);
-    ticking = false;
-    tick.cancel();
-    if (!ticker_ended) co_await ticker_done.async_wait(tuple_awaitable);
+}
+
+// The run itself, on the sweep's strand. Whatever happens, it completes only once every worker
+// and the ticker have ended.
+asio::awaitable<result<sweep_summary>> run_on_strand(std::shared_ptr<sweep::state> st,
+                                                     id_source& ids, sweep_sink& out) {
+    auto strand = st->strand;
+    const std::size_t workers = st->opts.concurrency;
+    auto rs = std::make_shared<run_state>(strand, workers, ids, out);
+    st->started = std::chrono::steady_clock::now();
+    st->ids_total = ids.size();
     st->sample();
 
-    if (auto f = out.flush(); !f && !fatal) fatal = f.get_failure();
+    // Each one ends by calling ended(); an exception that escapes (none should) stops the sweep.
+    auto on_end = [st, rs](bool is_worker) {
+        return asio::bind_executor(st->strand, [st, rs, is_worker](std::exception_ptr e) {
+            if (e) {
+                if (!rs->exception) rs->exception = e;
+                st->stopping = true;
+                if (is_worker) {
+                    // Fewer takers than sends to come: end the others through the channel.
+                    rs->channel.cancel();
+                    rs->channel.close();
+                }
+            }
+            rs->ended();
+        });
+    };
+    for (std::size_t i = 0; i < workers; ++i)
+        asio::co_spawn(strand, worker(st, rs), on_end(true));
+    asio::co_spawn(strand, ticker(st, rs), on_end(false));
+
+    std::exception_ptr thrown;
+    try {
+        co_await produce(st, rs);
+    } catch (...) {
+        thrown = std::current_exception();
+        st->stopping = true;
+    }
+
+    // The join: an empty id ends a worker; the ticker ends when its timer is cancelled.
+    for (std::size_t i = 0; i < workers; ++i) {
+        auto [ec] = co_await rs->channel.async_send(error_code{}, std::string(), tuple_awaitable);
+        if (ec) break; // closed: the workers end by that
+    }
+    rs->ticking = false;
+    rs->tick.cancel();
+    while (rs->running > 0)
+        co_await rs->all_ended.async_wait(tuple_awaitable);
+    st->sample();
+
+    if (auto f = out.flush(); !f && !rs->fatal) rs->fatal = f.get_failure();
+    if (thrown) std::rethrow_exception(thrown);
+    if (rs->exception) std::rethrow_exception(rs->exception);
     sweep_summary summary;
     summary.progress = st->snapshot();
-    summary.interrupted = st->stopping && !fatal;
+    summary.interrupted = st->stopping && !rs->fatal;
     if (st->opts.on_progress) st->opts.on_progress(summary.progress);
-    if (fatal) co_return *fatal;
+    if (rs->fatal) co_return *rs->fatal;
     co_return summary;
 }
 
@@ -561,8 +834,27 @@ asio::awaitable<result<sweep_summary>> sweep::run(id_source& ids, sweep_sink& ou
     auto st = state_;
     if (st->running.exchange(true))
         co_return make_failure(client_errc::invalid_argument, "sweep: already running");
-    auto r = co_await asio::co_spawn(st->strand, run_on_strand(st, ids, out), asio::use_awaitable);
+
+    // The caller's cancellation is taken as stop(), and only that: the run itself is not given the
+    // caller's slot, so nothing of it is torn down while its calls are in flight. (The handler
+    // only sets an atomic flag: safe from whichever thread cancels.)
+    asio::cancellation_slot slot = (co_await asio::this_coro::cancellation_state).slot();
+    if (slot.is_connected())
+        slot.assign([st](asio::cancellation_type type) {
+            if (type != asio::cancellation_type::none) st->stopping = true;
+        });
+    result<sweep_summary> r;
+    std::exception_ptr thrown;
+    try {
+        r = co_await asio::co_spawn(
+            st->strand, run_on_strand(st, ids, out),
+            asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable));
+    } catch (...) {
+        thrown = std::current_exception();
+    }
+    if (slot.is_connected()) slot.clear();
     st->running = false;
+    if (thrown) std::rethrow_exception(thrown);
     co_return r;
 }
 

@@ -1,8 +1,10 @@
 // The refresher shell. The refresh runs detached on a strand of its own: no caller owns it, so a
-// caller that gives up (deadline, cancellation) never cancels it for the others.
+// caller that gives up (deadline, cancellation) never cancels it for the others. Closing the
+// refresher cancels it: a client that is gone leaves no token request behind.
 #include "detail/token_refresher.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -18,6 +20,7 @@ token_refresher::token_refresher(strand_type strand, asio::any_io_executor io, t
                                  std::chrono::milliseconds fetch_timeout)
     : strand_(std::move(strand))
     , io_(std::move(io))
+    , refresh_strand_(asio::make_strand(io_))
     , fetch_(std::move(fetch))
     , clock_(std::move(clock))
     , fetch_timeout_(fetch_timeout)
@@ -85,7 +88,11 @@ void token_refresher::start_refresh() {
         asio::post(self->strand_,
                    [self, r = std::move(r)]() mutable { self->on_fetched(std::move(r)); });
     };
-    asio::co_spawn(asio::make_strand(io_), std::move(run), asio::detached);
+    // A signal per refresh: its slot is filled here and emptied on the refresh's strand when the
+    // refresh ends, so two refreshes must not share one.
+    cancel_ = std::make_shared<asio::cancellation_signal>();
+    asio::co_spawn(refresh_strand_, std::move(run),
+                   asio::bind_cancellation_slot(cancel_->slot(), [keep = cancel_](auto&&...) {}));
 }
 
 void token_refresher::on_fetched(result<token> r) {
@@ -128,6 +135,11 @@ void token_refresher::publish() {
 void token_refresher::close() {
     asio::post(strand_, [self = shared_from_this()] {
         self->closed_ = true;
+        // The refresh in flight, if any, ends now: its connect, handshake, write, read or backoff
+        // is cancelled where it stands (on its own strand, where the signal may be emitted).
+        if (self->state_.refreshing() && self->cancel_)
+            asio::post(self->refresh_strand_,
+                       [sig = self->cancel_] { sig->emit(asio::cancellation_type::terminal); });
         self->set_published(nullptr);
         auto waiters = std::move(self->waiters_);
         self->waiters_.clear();

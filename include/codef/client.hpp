@@ -47,7 +47,9 @@ struct client_stats {
     std::uint64_t connections_opened = 0;
     std::uint64_t tls_resumed = 0; // of connections_opened, handshakes that resumed a session
     std::uint64_t retries = 0;
-    std::uint64_t stale_connection_retries = 0;
+    std::uint64_t stale_connection_retries = 0;   // resent on a fresh connection (never a change
+                                                  // of which a byte was written)
+    std::uint64_t stale_connections_detected = 0; // idle ones found closed before reuse
 };
 
 class client {
@@ -119,9 +121,11 @@ public:
     boost::asio::any_io_executor get_executor() const noexcept;
 
 private:
-    // Every call goes through here. two_way_follow_up picks which guard applies.
+    // Every call goes through here. two_way_follow_up picks which guard applies; in_flight holds
+    // the call's plaintext passwords, redacted from whatever comes back.
     boost::asio::awaitable<result<response>> send(std::string path, boost::json::object params,
-                                                  call_options opts, bool two_way_follow_up);
+                                                  call_options opts, bool two_way_follow_up,
+                                                  std::vector<secret> in_flight = {});
     const public_key* key() const noexcept;
 
     std::shared_ptr<detail::client_impl> impl_;

@@ -61,7 +61,12 @@ struct config {
     std::size_t max_connections = 32;
     // An idle kept-alive connection is closed after this; keep it under the server's.
     std::chrono::milliseconds idle_timeout{20'000};
-    std::size_t max_reply_bytes = 32 * 1024 * 1024;
+    // A reply's body may be at most this long (as sent, before percent-decoding) ...
+    std::size_t max_reply_bytes = 8 * 1024 * 1024;
+    // ... and its parsed JSON may take at most this much memory. A reply over either limit is
+    // protocol_errc::reply_too_large. Together they bound what one reply costs (a body of tiny
+    // values such as [[],[],...] parses to many times its size).
+    std::size_t max_reply_memory = 32 * 1024 * 1024;
 
     retry_settings retry;
 

@@ -63,6 +63,7 @@ struct emulator_stats {
     std::uint64_t oauth_connections_accepted = 0;
     std::uint64_t oauth_tls_handshakes = 0;
     std::uint64_t oauth_tls_resumed = 0;
+    std::uint64_t connections_closed = 0; // both listeners: connections that have ended
     std::uint64_t faults_injected = 0;
 };
 
@@ -79,16 +80,24 @@ struct emulator_faults {
     std::optional<unsigned> requests_per_connection;
     std::optional<std::chrono::milliseconds> reply_delay; // every API reply waits this long
     // The next N API calls (not token requests) each meet one fault:
-    std::optional<unsigned> fail_next;       // answered with fail_status
-    std::optional<unsigned> fail_status;     // default 503
-    std::optional<unsigned> retry_after;     // seconds, sent with fail_next answers when non-zero
-    std::optional<unsigned> reset_next;      // the connection is reset halfway through the reply
-    std::optional<unsigned> truncate_next;   // the body is cut short and the connection closed
+    std::optional<unsigned> fail_next;     // answered with fail_status
+    std::optional<unsigned> fail_status;   // default 503
+    std::optional<unsigned> retry_after;   // seconds, sent with fail_next answers when non-zero
+    std::optional<unsigned> reset_next;    // the connection is reset halfway through the reply
+    std::optional<unsigned> truncate_next; // the body is cut short and the connection closed
+    // The request is read and carried out, then the connection is closed without a reply: what
+    // a client sees when a server drops a kept-alive connection at the wrong moment.
+    std::optional<unsigned> drop_next;
     std::optional<unsigned> malformed_next;  // the body is not percent-encoded JSON
     std::optional<unsigned> fail_token_next; // the next N token requests get fail_status
     // Every API call whose connectedId falls in this percentage of all ids (by a hash: the same
     // ids every time) gets fail_status: faults that retrying does not cure.
     std::optional<unsigned> fail_percent_of_ids;
+    // connectedId-list pages that make no progress (a string at POST /_emulator/faults):
+    // "repeat": hasNext, an empty list and nextPageNo the page asked (the same page forever);
+    // "empty": hasNext, an empty list and nextPageNo the page asked + 1 (empty pages forever);
+    // "wrong_page": the usual pages, but pageNo is not the page asked; "" or "none": off.
+    std::optional<std::string> stuck_paging;
 };
 
 class emulator {

@@ -34,8 +34,14 @@ enum class protocol_errc {
     bad_json,
     bad_envelope,    // JSON, but not {"result": {"code": ...}, "data": ...}
     bad_token_reply, // the token endpoint's reply has no usable access_token
-    reply_too_large, // over config::max_reply_bytes
+    reply_too_large, // over config::max_reply_bytes (text) or config::max_reply_memory (parsed)
     bad_http,        // not a valid HTTP/1.1 reply
+    // A value for a request header is not a valid field value (a CR or LF in the token, say):
+    // nothing was sent.
+    bad_header,
+    // Paging made no progress: hasNext with a nextPageNo not after the page asked, a pageNo that
+    // is not the page asked, or empty pages with hasNext again and again. detail names the page.
+    paging_stalled,
 };
 
 // The network failed us; the system and TLS codes of Asio are transport errors too.
@@ -73,14 +79,20 @@ error_kind kind_of(const error_code& ec) noexcept;
 const char* to_string(error_kind k) noexcept;
 std::ostream& operator<<(std::ostream& os, error_kind k);
 
-// Words that came with a failure. Server text (codef_code, codef_message) is verbatim; detail is
-// the client's own explanation (the config field or argument at fault). Never holds a secret.
+// Words that came with a failure. Server text (codef_code, codef_message) is as sent, except that
+// every secret the client knows (client secret, Basic credential, tokens, passwords in flight) is
+// replaced by "********"; detail is the client's own explanation (the config field or argument at
+// fault). Never holds a secret.
 struct diagnostics {
     int http_status = 0;        // 0 when no HTTP reply arrived
     std::string codef_code;     // e.g. "CF-99997", as the server sent it
     std::string codef_message;  // the server's message, as sent
     std::string transaction_id; // the server's transactionId, when it sent one
     std::string detail;         // the client's explanation
+    // A request that changes state (an account change, a two-way follow-up) was written, at
+    // least in part, and no complete reply came back: the server may or may not have carried it
+    // out. It is not sent again; reconcile (for accounts: list them) before trying once more.
+    bool outcome_unknown = false;
 };
 
 // The exception thrown by the throwing forms.

@@ -31,6 +31,9 @@ public:
 // Every connectedId of the credentials, page by page (client::connected_ids).
 std::unique_ptr<id_source> listing_source(client& c, call_options opts = {});
 // One connectedId a line (blank lines and lines starting with '#' are skipped), read as needed.
+// A line longer than max_id_line (connectedIds are about 22 characters) is refused with
+// client_errc::invalid_argument naming the file and the line number.
+constexpr std::size_t max_id_line = 4096;
 result<std::unique_ptr<id_source>> file_source(const std::string& path);
 std::unique_ptr<id_source> list_source(std::vector<std::string> ids);
 
@@ -70,18 +73,31 @@ public:
     virtual result<std::monostate> flush() { return std::monostate{}; }
 };
 
+struct ndjson_options {
+    // A connectedId with a failed item (no usable reply after retries) is not done: its group is
+    // removed from the file when it is opened, and the sweep calls it again. false: it is done
+    // (kept as it is, skipped). business_error items are final either way.
+    bool retry_failed = true;
+};
+
 // The resumable output: NDJSON, one line per item, the items of one connectedId in one write.
-// Opening an existing file reads it first: a torn last line or an incomplete group (a process
-// killed in the middle of a write) is cut off, and the connectedIds already done are
-// remembered (16 bytes each) so that done() lets a resumed sweep skip them.
+// The file is created with mode 0600 (it holds financial data). Opening an existing file reads
+// it first: a torn last line or an incomplete group (a process killed in the middle of a write)
+// is cut off, and the connectedIds already done are remembered (16 bytes each) so that done()
+// lets a resumed sweep skip them. Groups with failed items are retried (see ndjson_options):
+// the file is then rewritten without them (a temporary file in the same directory, created
+// 0600, synced and renamed over it), so that every connectedId is in it once after the rerun.
 class ndjson_sink : public sweep_sink {
 public:
-    static result<std::unique_ptr<ndjson_sink>> open(const std::string& path);
+    static result<std::unique_ptr<ndjson_sink>> open(const std::string& path,
+                                                     ndjson_options opts = {});
     ~ndjson_sink() override;
 
     bool done(std::string_view connected_id) const;
     std::uint64_t resumed_ids() const noexcept { return done_.size(); }
     std::uint64_t bytes_cut() const noexcept { return bytes_cut_; } // torn tail removed on open
+    // connectedIds whose failed groups were removed on open, to be called again.
+    std::uint64_t failed_removed() const noexcept { return failed_removed_; }
 
     result<std::monostate> write(std::span<const sweep_item> items) override;
     result<std::monostate> flush() override; // fdatasync
@@ -95,6 +111,7 @@ private:
     std::string path_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> done_; // sorted keys of done ids
     std::uint64_t bytes_cut_ = 0;
+    std::uint64_t failed_removed_ = 0;
 };
 
 struct sweep_progress {
@@ -119,7 +136,7 @@ struct sweep_options {
 
 struct sweep_summary {
     sweep_progress progress;
-    bool interrupted = false; // stop() was called: resumable
+    bool interrupted = false; // stop() was called, or run() was cancelled: resumable
 };
 
 class sweep {
@@ -131,6 +148,10 @@ public:
 
     // Runs until the source is exhausted or stop() is called. Fails only when the source or the
     // sink fails (items that fail are items); calls in flight finish within their deadline.
+    // Cancelling the coroutine that awaits run() (terminal cancellation: a cancellation_signal,
+    // awaitable_operators' ||) acts as stop(): no new connectedIds, the calls in flight finish and
+    // are written, then run() completes with interrupted set. run() never completes, whichever
+    // way, while a call of its own is still in flight: ids and out need only outlive it.
     boost::asio::awaitable<result<sweep_summary>> run(id_source& ids, sweep_sink& out);
 
     // Stop taking new connectedIds. Safe from any thread and from a signal handler's strand.

@@ -7,22 +7,32 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace asio = boost::asio;
@@ -37,8 +47,17 @@ enum exit_status : int {
     exit_usage = 2,          // bad command line or input: nothing was sent
     exit_auth = 3,           // the credentials were refused (HTTP 401/403)
     exit_transport = 4,      // the server could not be reached or its reply used
+    exit_some_failed = 5,    // a sweep ended with failed items (a rerun retries them)
     exit_interrupted = 130,  // SIGINT or SIGTERM; a sweep reruns from where it stopped
 };
+
+// What is read from @FILE, standard input or an argument, at most.
+constexpr std::size_t max_input = std::size_t{16} << 20;
+constexpr const char* max_input_text = "16 MiB";
+// How long the calls in flight of an interrupted sweep are given before the process exits, and
+// when it exits whatever its state.
+constexpr auto interrupt_grace = std::chrono::milliseconds(700);
+constexpr auto interrupt_deadline = std::chrono::milliseconds(950);
 
 constexpr const char* help_text = R"(usage: codef [global options] <command> [arguments]
 
@@ -61,10 +80,13 @@ commands:
                                  passwords in the input are plaintext and get encrypted
   connected-ids                  every connectedId, one a line, all pages
   sweep PATH [--params JSON] [--per-organization [--business-type BK] [--client-type P]]
-        [--ids-file FILE] --out FILE
-                                 NDJSON: one line per item (connectedId, organization, status,
-                                 result code, message, data or error); progress on stderr when it
-                                 is a terminal; a final summary; rerun with the same --out to resume
+        [--ids-file FILE] [--no-retry-failed] --out FILE
+                                 NDJSON (mode 0600): one line per item (connectedId,
+                                 organization, status, result code, message, data or error);
+                                 progress on stderr when it is a terminal; a final summary. Rerun
+                                 with the same --out to resume: connectedIds done are skipped,
+                                 those with failed items are removed from the file and called
+                                 again (--no-retry-failed: kept as done); business errors are final
   emulator [--port N] [--ca-out FILE] [--seed-ids N] [--oauth-port N] [--page-size N]
                                  run the CODEF emulator until interrupted
 
@@ -74,7 +96,10 @@ exit status:
   2    usage: bad option, malformed JSON, unreadable file, missing credential (nothing sent)
   3    authentication failure: the credentials or the token were refused
   4    transport failure: unreachable server, TLS, timeout, unusable reply
+  5    sweep: some items failed (no usable reply after retries); a rerun retries them
   130  interrupted (SIGINT/SIGTERM); an interrupted sweep resumes when run again with the same --out
+       (a sweep finishes its calls in flight for up to 0.7 s; a second signal quits at once)
+JSON input (an argument, @FILE, -) is at most 16 MiB; JSON numbers must be finite.
 
 examples:
   codef --api-url https://127.0.0.1:8443 --oauth-url https://127.0.0.1:8443/oauth/token \
@@ -106,30 +131,74 @@ std::uint64_t positive(std::string_view flag, std::string_view v, std::uint64_t 
     return n;
 }
 
+// Everything from fd, at most max_input bytes: more is a usage error naming what.
+std::string read_bounded(int fd, const std::string& what) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<std::uint64_t>(st.st_size) > max_input)
+        throw usage_error{what + ": larger than " + max_input_text};
+    std::string text;
+    char chunk[1 << 16];
+    for (;;) {
+        const ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw usage_error{what + ": cannot be read: " + std::strerror(errno)};
+        if (n == 0) return text;
+        if (text.size() + static_cast<std::size_t>(n) > max_input)
+            throw usage_error{what + ": larger than " + max_input_text};
+        text.append(chunk, static_cast<std::size_t>(n));
+    }
+}
+
+// A JSON number Boost.JSON read as infinity (1e999999) is refused, with where it is.
+void check_finite(const json::value& v, const std::string& where, const std::string& source) {
+    switch (v.kind()) {
+    case json::kind::double_:
+        if (!std::isfinite(v.get_double()))
+            throw usage_error{source + ": a number out of range at " +
+                              (where.empty() ? std::string("the top") : where)};
+        break;
+    case json::kind::array: {
+        const auto& a = v.get_array();
+        for (std::size_t i = 0; i < a.size(); ++i)
+            check_finite(a[i], where + "/" + std::to_string(i), source);
+        break;
+    }
+    case json::kind::object:
+        for (const auto& [k, x] : v.get_object())
+            check_finite(x, where + "/" + std::string(k), source);
+        break;
+    default:
+        break;
+    }
+}
+
 // JSON | @FILE | - (stdin); absent: {}.
 json::value read_json(std::optional<std::string_view> arg, std::string_view what) {
     std::string text;
     std::string source = "the " + std::string(what);
     if (!arg) return json::object{};
     if (*arg == "-") {
-        std::stringstream ss;
-        ss << std::cin.rdbuf();
-        text = ss.str();
         source = "standard input";
+        text = read_bounded(STDIN_FILENO, source);
     } else if (arg->starts_with("@")) {
         const std::string path(arg->substr(1));
-        std::ifstream f(path, std::ios::binary);
-        if (!f) throw usage_error{path + ": cannot be read"};
-        std::stringstream ss;
-        ss << f.rdbuf();
-        text = ss.str();
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw usage_error{path + ": cannot be read"};
+        struct closer {
+            int fd;
+            ~closer() { ::close(fd); }
+        } guard{fd};
         source = path;
+        text = read_bounded(fd, source);
     } else {
+        if (arg->size() > max_input) throw usage_error{source + ": larger than " + max_input_text};
         text = *arg;
     }
     boost::system::error_code ec;
     json::value v = json::parse(text, ec);
     if (ec) throw usage_error{source + " is not valid JSON (" + ec.message() + ")"};
+    check_finite(v, "", source);
     return v;
 }
 
@@ -304,8 +373,12 @@ struct sweep_args {
     std::string path, out, ids_file;
     json::object params;
     bool per_organization = false;
+    bool retry_failed = true;
     std::string business_type, client_type;
 };
+
+// What the first SIGINT or SIGTERM does; empty: exit 130 at once. A second one always exits.
+using interrupt_fn = std::function<void()>;
 
 std::string thousands(std::uint64_t n) {
     std::string s = std::to_string(n);
@@ -336,8 +409,44 @@ void draw_progress(const codef::sweep_progress& p) {
     std::cerr << line << std::flush;
 }
 
+// Passes items to the file, counting the failures that are refusals of the credentials or the
+// token (HTTP 401 or 403): those make the exit status 3, not 5.
+class auth_counting_sink : public codef::sweep_sink {
+public:
+    explicit auth_counting_sink(codef::sweep_sink& out)
+        : out_(out) {}
+    codef::result<std::monostate> write(std::span<const codef::sweep_item> items) override {
+        for (const auto& i : items)
+            if (i.status == codef::item_status::failed &&
+                codef::kind_of(i.error) == codef::error_kind::http &&
+                (i.diag.http_status == 401 || i.diag.http_status == 403))
+                ++auth_failures;
+        return out_.write(items);
+    }
+    codef::result<std::monostate> flush() override { return out_.flush(); }
+    std::uint64_t auth_failures = 0;
+
+private:
+    codef::sweep_sink& out_;
+};
+
+void print_summary(const codef::sweep_progress& p, bool interrupted) {
+    const double secs = std::chrono::duration<double>(p.elapsed).count();
+    std::cerr << "codef: sweep " << (interrupted ? "interrupted" : "done") << ": "
+              << thousands(p.ids_done) << " connectedIds (" << thousands(p.items)
+              << " items: " << thousands(p.ok) << " ok, " << thousands(p.business_errors)
+              << " business errors, " << thousands(p.failed) << " failed, " << thousands(p.no_match)
+              << " without a matching organization), " << thousands(p.ids_skipped)
+              << " already done; " << static_cast<std::uint64_t>(secs * 10) / 10.0 << " s, "
+              << thousands(secs > 0
+                               ? static_cast<std::uint64_t>(static_cast<double>(p.ids_done) / secs)
+                               : 0)
+              << " connectedIds/s\n";
+    if (interrupted) std::cerr << "codef: run the same command again to resume\n";
+}
+
 asio::awaitable<int> sweep(codef::client& c, const globals& g, sweep_args a,
-                           asio::signal_set& signals) {
+                           interrupt_fn& on_interrupt) {
     std::unique_ptr<codef::id_source> source;
     if (!a.ids_file.empty()) {
         auto f = codef::file_source(a.ids_file);
@@ -346,57 +455,65 @@ asio::awaitable<int> sweep(codef::client& c, const globals& g, sweep_args a,
     } else {
         source = codef::listing_source(c);
     }
-    auto sink = codef::ndjson_sink::open(a.out);
+    codef::ndjson_options sink_opts;
+    sink_opts.retry_failed = a.retry_failed;
+    auto sink = codef::ndjson_sink::open(a.out, sink_opts);
     if (!sink) co_return fail(sink.get_failure());
-    if (!g.quiet && (*sink)->resumed_ids() > 0)
+    if (!g.quiet && ((*sink)->resumed_ids() > 0 || (*sink)->failed_removed() > 0))
         std::cerr << "codef: resuming " << a.out << ": " << thousands((*sink)->resumed_ids())
                   << " connectedIds already done"
+                  << ((*sink)->failed_removed()
+                          ? ", " + thousands((*sink)->failed_removed()) + " failed ones to retry"
+                          : std::string())
                   << ((*sink)->bytes_cut() ? ", a torn tail removed" : "") << "\n";
+    auth_counting_sink out(**sink);
 
     codef::sweep_plan plan{a.path, a.params, a.per_organization, a.business_type, a.client_type};
     codef::sweep_options opts;
     opts.concurrency = g.concurrency;
-    const codef::ndjson_sink* out = sink->get();
-    opts.skip = [out](std::string_view id) { return out->done(id); };
+    const codef::ndjson_sink* file = sink->get();
+    opts.skip = [file](std::string_view id) { return file->done(id); };
     const bool bar = !g.quiet && isatty(STDERR_FILENO);
     if (bar) opts.on_progress = draw_progress;
     codef::sweep job(c, plan, opts);
 
-    // Ctrl-C: stop taking connectedIds, let calls in flight finish; a second one quits at once
-    // (what was written stays consistent: the rerun resumes).
-    std::function<void(boost::system::error_code, int)> on_signal =
-        [&](boost::system::error_code ec, int) {
+    // The first signal: stop taking connectedIds and give the calls in flight a short grace; then
+    // what was written is synced and the process exits (the rerun redoes the calls cut short).
+    // Every group is one write(), so the file stays resumable whenever the process ends.
+    asio::steady_timer grace(co_await asio::this_coro::executor);
+    on_interrupt = [&] {
+        if (!g.quiet)
+            std::cerr << "\ncodef: stopping: finishing the calls in flight (again to quit now)\n";
+        job.stop();
+        grace.expires_after(interrupt_grace);
+        grace.async_wait([&](boost::system::error_code ec) {
             if (ec) return;
-            if (!g.quiet)
-                std::cerr
-                    << "\ncodef: stopping: finishing the calls in flight (again to quit now)\n";
-            job.stop();
-            signals.async_wait([](boost::system::error_code e, int) {
-                if (!e) std::_Exit(exit_interrupted);
-            });
-        };
-    signals.async_wait(on_signal);
+            (void)(*sink)->flush();
+            if (!g.quiet) print_summary(job.progress(), true);
+            std::_Exit(exit_interrupted);
+        });
+    };
 
-    auto r = co_await job.run(*source, **sink);
+    auto r = co_await job.run(*source, out);
+    on_interrupt = nullptr;
+    grace.cancel();
     if (bar) std::cerr << "\n";
     if (!r) co_return fail(r.get_failure());
     const auto& p = r->progress;
-    if (!g.quiet) {
-        const double secs = std::chrono::duration<double>(p.elapsed).count();
-        std::cerr << "codef: sweep " << (r->interrupted ? "interrupted" : "done") << ": "
-                  << thousands(p.ids_done) << " connectedIds (" << thousands(p.items)
-                  << " items: " << thousands(p.ok) << " ok, " << thousands(p.business_errors)
-                  << " business errors, " << thousands(p.failed) << " failed, "
-                  << thousands(p.no_match) << " without a matching organization), "
-                  << thousands(p.ids_skipped) << " already done; "
-                  << static_cast<std::uint64_t>(secs * 10) / 10.0 << " s, "
-                  << thousands(secs > 0 ? static_cast<std::uint64_t>(
-                                              static_cast<double>(p.ids_done) / secs)
-                                        : 0)
-                  << " connectedIds/s\n";
-        if (r->interrupted) std::cerr << "codef: run the same command again to resume\n";
+    if (!g.quiet) print_summary(p, r->interrupted);
+    if (r->interrupted) co_return exit_interrupted;
+    if (out.auth_failures > 0) {
+        std::cerr << "codef: " << thousands(out.auth_failures)
+                  << " items failed because the credentials or the token were refused\n";
+        co_return exit_auth;
     }
-    co_return r->interrupted ? exit_interrupted : exit_ok;
+    if (p.failed > 0) {
+        if (!g.quiet)
+            std::cerr << "codef: " << thousands(p.failed)
+                      << " items failed; run the same command again to retry them\n";
+        co_return exit_some_failed;
+    }
+    co_return exit_ok;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -516,7 +633,8 @@ int run(int argc, char** argv) {
         std::optional<std::string_view> params;
         auto pos =
             take_options({"--params", "--out", "--business-type", "--client-type", "--ids-file"},
-                         {"--per-organization"}, [&](std::string_view o, std::string_view v) {
+                         {"--per-organization", "--no-retry-failed"},
+                         [&](std::string_view o, std::string_view v) {
                              if (o == "--params")
                                  params = v;
                              else if (o == "--out")
@@ -527,6 +645,8 @@ int run(int argc, char** argv) {
                                  sw.client_type = v;
                              else if (o == "--ids-file")
                                  sw.ids_file = v;
+                             else if (o == "--no-retry-failed")
+                                 sw.retry_failed = false;
                              else
                                  sw.per_organization = true;
                          });
@@ -561,7 +681,39 @@ int run(int argc, char** argv) {
     } catch (const codef::error& e) {
         throw usage_error{e.diag().detail.empty() ? e.what() : e.diag().detail};
     }
-    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    // SIGINT, SIGTERM: exit 130 at once, except in a sweep (see sweep()); a second one always.
+    // The signals are taken on a thread of their own, so that they are heard even while the
+    // command's thread is busy (reading a large file, say): a sweep that has not ended
+    // interrupt_deadline after the first signal is ended from there.
+    interrupt_fn on_interrupt;
+    asio::io_context signal_ioc;
+    asio::signal_set signals(signal_ioc, SIGINT, SIGTERM);
+    asio::steady_timer deadline(signal_ioc);
+    const bool graceful = command == "sweep";
+    signals.async_wait([&](boost::system::error_code ec, int) {
+        if (ec) return;
+        if (!graceful) std::_Exit(exit_interrupted);
+        signals.async_wait([](boost::system::error_code e, int) {
+            if (!e) std::_Exit(exit_interrupted);
+        });
+        deadline.expires_after(interrupt_deadline);
+        deadline.async_wait([](boost::system::error_code e) {
+            if (!e) std::_Exit(exit_interrupted);
+        });
+        asio::post(ioc, [&] {
+            if (!on_interrupt) std::_Exit(exit_interrupted);
+            std::exchange(on_interrupt, nullptr)();
+        });
+    });
+    std::thread signal_thread([&] { signal_ioc.run(); });
+    struct joiner {
+        asio::io_context& ioc;
+        std::thread& thread;
+        ~joiner() {
+            ioc.stop();
+            thread.join();
+        }
+    } join_signal_thread{signal_ioc, signal_thread};
     int status = exit_ok;
     std::optional<usage_error> late_usage;
     auto body = [&]() -> asio::awaitable<int> {
@@ -570,15 +722,12 @@ int run(int argc, char** argv) {
         if (command == "accounts")
             co_return co_await accounts(*c, verb, connected_id, std::move(parsed));
         if (command == "connected-ids") co_return co_await connected_ids(*c);
-        co_return co_await sweep(*c, g, std::move(sw), signals);
+        co_return co_await sweep(*c, g, std::move(sw), on_interrupt);
     };
-    if (command != "sweep")
-        signals.async_wait([](boost::system::error_code ec, int) {
-            if (!ec) std::_Exit(exit_interrupted);
-        });
     asio::co_spawn(ioc, body(), [&](std::exception_ptr e, int s) {
+        // Done: nothing else is waited for (a token refresh still under way, idle connections).
+        ioc.stop();
         status = s;
-        signals.cancel();
         if (!e) return;
         try {
             std::rethrow_exception(e);

@@ -4,6 +4,7 @@
 
 #include "detail/connection_pool.hpp"
 #include "detail/endpoint.hpp"
+#include "detail/redact.hpp"
 #include "detail/retry_policy.hpp"
 #include "detail/token_refresher.hpp"
 
@@ -25,8 +26,11 @@ public:
     void shutdown();
 
     // Runs the call on a strand of its own; completes on the awaiting coroutine's executor.
+    // in_flight: the call's secrets besides those in params (plaintext passwords), redacted
+    // from whatever the call hands back.
     boost::asio::awaitable<result<response>> call(std::string path, boost::json::object params,
-                                                  call_options opts, bool two_way_follow_up);
+                                                  call_options opts, bool two_way_follow_up,
+                                                  std::vector<secret> in_flight);
     boost::asio::awaitable<result<token_info>> current_token(call_options opts);
 
     client_stats stats() const;
@@ -58,6 +62,7 @@ private:
     std::shared_ptr<connection_pool> oauth_pool_;
     std::shared_ptr<token_refresher> tokens_;
     std::string token_request_; // holds the Basic credential: never logged
+    secret_book secrets_;       // what is redacted from every text handed back
     retry_budget budget_;
     std::atomic<std::uint64_t> calls_{0};
     std::atomic<std::uint64_t> token_requests_{0};

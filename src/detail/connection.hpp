@@ -69,9 +69,11 @@ struct exchange_result {
     std::string detail; // which step failed, when it was not the exchange itself
 };
 
-// Serializes a POST with Beast into the one buffer it leaves in.
-std::string make_post(const endpoint& ep, std::string_view target, std::string_view authorization,
-                      std::string_view content_type, std::string body);
+// Serializes a POST with Beast into the one buffer it leaves in. Every header value must be a
+// valid field value (RFC 9110 §5.5): otherwise protocol_errc::bad_header and nothing to send.
+result<std::string> make_post(const endpoint& ep, std::string_view target,
+                              std::string_view authorization, std::string_view content_type,
+                              std::string body);
 
 class connection {
 public:
@@ -80,12 +82,18 @@ public:
     ~connection();
 
     // TCP connect (TCP_NODELAY) and TLS handshake with SNI and verification, resuming the origin's
-    // session when there is one.
-    boost::asio::awaitable<error_code> connect(steady_clock::time_point deadline);
-    // Writes request in one write and reads the reply whole (up to max_reply bytes of body).
+    // session when there is one. A failed verification says why in the failure's detail
+    // (expired, not yet valid, host name mismatch, unknown issuer, ...).
+    boost::asio::awaitable<result<std::monostate>> connect(steady_clock::time_point deadline);
+    // Writes request in one write and reads the reply whole (up to max_reply bytes of body),
+    // passing over interim 1xx replies.
     boost::asio::awaitable<exchange_result>
     exchange(const std::string& request, steady_clock::time_point deadline, std::size_t max_reply);
     void close() noexcept;
+    // For an idle connection about to be reused: true when the server has closed it (end of
+    // stream) or sent something unasked (a TLS alert, stray bytes), so that it cannot carry a
+    // request. Does not block; reads nothing.
+    bool peer_gone() noexcept;
 
     const connection_state& state() const noexcept { return state_; }
     bool resumed() const noexcept { return resumed_; }

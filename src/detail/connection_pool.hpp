@@ -20,6 +20,8 @@ struct pool_counters {
     std::atomic<std::uint64_t> connections_opened{0};
     std::atomic<std::uint64_t> tls_resumed{0};
     std::atomic<std::uint64_t> stale_retries{0};
+    // Idle connections found closed by the server when taken for reuse (and replaced).
+    std::atomic<std::uint64_t> stale_detected{0};
 };
 
 class connection_pool : public std::enable_shared_from_this<connection_pool> {
@@ -30,7 +32,7 @@ public:
         std::size_t max_connections = 32;
         steady_clock::duration idle_timeout = std::chrono::seconds(20);
         std::chrono::milliseconds connect_timeout{10'000};
-        std::size_t max_reply_bytes = 32 * 1024 * 1024;
+        std::size_t max_reply_bytes = 8 * 1024 * 1024;
     };
 
     connection_pool(strand_type strand, boost::asio::any_io_executor io,
@@ -39,11 +41,13 @@ public:
     ~connection_pool();
 
     // Sends request on a pooled connection (opening one if the pool may grow, else waiting in
-    // line) and reads the reply. A failure on a reused connection before any byte of the reply
-    // is tried once more on a fresh connection. Call from a strand or a single-threaded
-    // executor: the connection's timers run there.
-    boost::asio::awaitable<exchange_result> send(const std::string& request,
-                                                 steady_clock::time_point deadline);
+    // line) and reads the reply. An idle connection the server has closed is found before it is
+    // used, and replaced. A failure on a reused connection before any byte of the reply is tried
+    // once more on a fresh connection: for any request if none of it was written, and only if
+    // idempotent when some was (the server may have read it and carried it out). Call from a
+    // strand or a single-threaded executor: the connection's timers run there.
+    boost::asio::awaitable<exchange_result>
+    send(const std::string& request, steady_clock::time_point deadline, bool idempotent);
 
     // Closes idle connections and fails waiters; connections in use are closed when they return.
     void close();

@@ -10,6 +10,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -36,9 +37,9 @@ public:
     boost::asio::awaitable<result<token_ptr>> get(std::uint64_t min_generation,
                                                   steady_clock::time_point deadline);
 
-    // Fails the waiters. No timer is left behind: a token past its refresh margin is refreshed
-    // by the next call that asks for it, in the background while the old one still serves, so
-    // an io_context runs out of work when the calls are done.
+    // Fails the waiters and cancels the refresh in flight. No timer is left behind: a token past
+    // its refresh margin is refreshed by the next call that asks for it, in the background while
+    // the old one still serves, so an io_context runs out of work when the calls are done.
     void close();
 
     std::uint64_t refreshes_started() const noexcept { return started_.load(); }
@@ -54,6 +55,7 @@ private:
 
     strand_type strand_;
     boost::asio::any_io_executor io_;
+    strand_type refresh_strand_; // where the one refresh runs
     fetch_fn fetch_;
     clock_fn clock_;
     std::chrono::milliseconds fetch_timeout_;
@@ -75,6 +77,7 @@ private:
     void set_published(std::shared_ptr<const snapshot> s);
 
     // On the strand only:
+    std::shared_ptr<boost::asio::cancellation_signal> cancel_; // of the newest refresh
     token_state state_;
     std::list<parked<result<token_ptr>>*> waiters_;
     bool closed_ = false;

@@ -147,6 +147,8 @@ void registry::store(std::string_view connected_id, std::vector<registration> ac
 registry::page registry::list(std::size_t page_no, std::size_t page_size) const {
     page p;
     const std::size_t total = seeded_ + created_.size();
+    // A page past the end (its first index would not even fit a size_t): empty, the last.
+    if (page_size == 0 || page_no > total / page_size) return p;
     const std::size_t first = page_no * page_size;
     const std::size_t last = std::min(total, first + page_size);
     auto deleted = [&](const std::string& id) {

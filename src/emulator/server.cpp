@@ -132,7 +132,8 @@ asio::awaitable<void> server::accept_loop(tcp::acceptor& acceptor, bool oauth) {
         if (ec) continue; // e.g. too many open files: keep serving the others
         service_->count_connection(oauth);
         auto ex = socket.get_executor();
-        asio::co_spawn(ex, session(std::move(socket), oauth), asio::detached);
+        asio::co_spawn(ex, session(std::move(socket), oauth),
+                       [svc = service_.get()](std::exception_ptr) { svc->count_closed(); });
     }
 }
 
@@ -184,6 +185,10 @@ asio::awaitable<void> server::session(tcp::socket socket, bool oauth) {
         res.prepare_payload();
         std::string bytes = detail::serialize(res);
 
+        if (rep.fault_kind == reply::fault::drop) {
+            tcp_layer.socket().close(ignored);
+            co_return;
+        }
         if (rep.fault_kind != reply::fault::none) {
             // Half of the reply, then a reset (RST) or a plain close with the body cut short.
             bytes.resize(bytes.size() / 2 + (bytes.size() - res.body().size()) / 2);

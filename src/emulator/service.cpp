@@ -17,6 +17,30 @@ namespace json = boost::json;
 namespace codef::emu {
 namespace {
 
+// A request path as JSON may carry it: printable ASCII kept, every other byte %XX. A path that is
+// not UTF-8 would otherwise make a reply (or the stats) that is not JSON.
+std::string printable_path(std::string_view path) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(path.size());
+    for (const char ch : path) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c < 0x7f && c != '%') {
+            out += ch;
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+// n + 1 for a page number, saturating: a client may send the largest int64.
+std::int64_t next_page(std::int64_t n) {
+    return n == INT64_MAX ? n : n + 1;
+}
+
 using std::chrono::system_clock;
 
 constexpr const char* ok_code = "CF-00000";
@@ -307,6 +331,8 @@ reply service::api(const request& r, std::string_view path) {
         out.fault_kind = reply::fault::reset;
     else if (take(faults_.truncate_next))
         out.fault_kind = reply::fault::truncate;
+    else if (take(faults_.drop_next))
+        out.fault_kind = reply::fault::drop;
 
     auto params = decode_params(r.body);
     if (const unsigned percent = faults_.fail_percent_of_ids.value_or(0);
@@ -332,7 +358,8 @@ reply service::api(const request& r, std::string_view path) {
                  path == "/v1/account/update" || path == "/v1/account/delete")
             result = account_change(path, *params);
         else
-            return json_reply(404, json::object{{"error", "not_found"}, {"path", path}});
+            return json_reply(404,
+                              json::object{{"error", "not_found"}, {"path", printable_path(path)}});
     } else if (const product_spec* spec = find_product(path)) {
         // Product data depends on the question alone: the same question, the same encoded data,
         // made once. (The two-way path has state, and is never cached.)
@@ -353,7 +380,8 @@ reply service::api(const request& r, std::string_view path) {
             return out;
         }
     } else {
-        return json_reply(404, json::object{{"error", "not_found"}, {"path", path}});
+        return json_reply(404,
+                          json::object{{"error", "not_found"}, {"path", printable_path(path)}});
     }
     out.body = encode_envelope(result, random_hex(16));
     return out;
@@ -384,7 +412,7 @@ api_result service::connected_id_list(const json::object& params) {
         if (p->is_int64())
             page_no = p->get_int64();
         else if (p->is_uint64())
-            page_no = static_cast<std::int64_t>(p->get_uint64());
+            page_no = -1; // past int64: no such page number
         else if (p->is_string()) {
             const auto s = p->get_string();
             auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), page_no);
@@ -393,6 +421,16 @@ api_result service::connected_id_list(const json::object& params) {
             page_no = -1;
     }
     if (page_no < 0) return business_error(invalid_code, "잘못된 요청 파라미터입니다.", "pageNo");
+    const std::string stuck = faults_.stuck_paging.value_or("");
+    if (stuck == "repeat" || stuck == "empty") {
+        ++stats_.faults_injected;
+        api_result r;
+        r.data = json::object{{"connectedIdList", json::array()},
+                              {"pageNo", page_no},
+                              {"hasNext", true},
+                              {"nextPageNo", stuck == "repeat" ? page_no : next_page(page_no)}};
+        return r;
+    }
     const auto page = registry_.list(static_cast<std::size_t>(page_no), opts_.page_size);
     json::array ids;
     ids.reserve(page.ids.size());
@@ -400,9 +438,9 @@ api_result service::connected_id_list(const json::object& params) {
         ids.emplace_back(id);
     api_result r;
     r.data = json::object{{"connectedIdList", std::move(ids)},
-                          {"pageNo", page_no},
+                          {"pageNo", stuck == "wrong_page" ? next_page(page_no) : page_no},
                           {"hasNext", page.has_next},
-                          {"nextPageNo", page.has_next ? page_no + 1 : page_no}};
+                          {"nextPageNo", page.has_next ? next_page(page_no) : page_no}};
     return r;
 }
 
@@ -656,7 +694,7 @@ namespace {
 json::object stats_json(const emulator_stats& s) {
     json::object by_path;
     for (const auto& [p, n] : s.requests_by_path)
-        by_path[p] = n;
+        by_path[printable_path(p)] = n;
     return json::object{{"token_requests", s.token_requests},
                         {"tokens_issued", s.tokens_issued},
                         {"api_requests", s.api_requests},
@@ -668,6 +706,7 @@ json::object stats_json(const emulator_stats& s) {
                         {"oauth_connections_accepted", s.oauth_connections_accepted},
                         {"oauth_tls_handshakes", s.oauth_tls_handshakes},
                         {"oauth_tls_resumed", s.oauth_tls_resumed},
+                        {"connections_closed", s.connections_closed},
                         {"faults_injected", s.faults_injected}};
 }
 
@@ -679,6 +718,15 @@ std::variant<emulator_faults, std::string> faults_from_json(const json::object& 
         if (key == "hold_token_replies" || key == "reject_tokens") {
             if (!value.is_bool()) return std::string(key);
             (key == "reject_tokens" ? f.reject_tokens : f.hold_token_replies) = value.get_bool();
+            continue;
+        }
+        if (key == "stuck_paging") {
+            if (!value.is_string()) return std::string(key);
+            const std::string mode(value.get_string());
+            if (mode != "" && mode != "none" && mode != "repeat" && mode != "empty" &&
+                mode != "wrong_page")
+                return std::string(key);
+            f.stuck_paging = mode;
             continue;
         }
         if (!is_number || (value.is_int64() && value.get_int64() < 0)) return std::string(key);
@@ -704,6 +752,8 @@ std::variant<emulator_faults, std::string> faults_from_json(const json::object& 
             f.reset_next = u;
         else if (key == "truncate_next")
             f.truncate_next = u;
+        else if (key == "drop_next")
+            f.drop_next = u;
         else if (key == "malformed_next")
             f.malformed_next = u;
         else if (key == "fail_token_next")
@@ -750,7 +800,7 @@ reply service::admin(const request& r, std::string_view path) {
         reset_stats();
         return json_reply(200, json::object{{"ok", true}});
     }
-    return json_reply(404, json::object{{"error", "not_found"}, {"path", path}});
+    return json_reply(404, json::object{{"error", "not_found"}, {"path", printable_path(path)}});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -768,6 +818,11 @@ void service::reset_stats() {
 void service::count_connection(bool oauth_listener) {
     std::lock_guard lock(mutex_);
     ++(oauth_listener ? stats_.oauth_connections_accepted : stats_.connections_accepted);
+}
+
+void service::count_closed() {
+    std::lock_guard lock(mutex_);
+    ++stats_.connections_closed;
 }
 
 void service::count_handshake(bool oauth_listener, bool resumed) {
@@ -794,9 +849,11 @@ void service::apply(const emulator_faults& f) {
     set(faults_.retry_after, f.retry_after);
     set(faults_.reset_next, f.reset_next);
     set(faults_.truncate_next, f.truncate_next);
+    set(faults_.drop_next, f.drop_next);
     set(faults_.malformed_next, f.malformed_next);
     set(faults_.fail_token_next, f.fail_token_next);
     set(faults_.fail_percent_of_ids, f.fail_percent_of_ids);
+    set(faults_.stuck_paging, f.stuck_paging);
 }
 
 emulator_faults service::faults() const {

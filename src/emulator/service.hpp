@@ -33,7 +33,7 @@ struct reply {
     std::string content_type = "application/json;charset=UTF-8";
     std::string body;
     unsigned retry_after = 0; // seconds; 0: no Retry-After header
-    enum class fault { none, reset, truncate } fault_kind = fault::none;
+    enum class fault { none, reset, truncate, drop } fault_kind = fault::none;
     std::chrono::milliseconds delay{0};
     bool hold = false;  // wait for release_token_replies before sending
     bool close = false; // Connection: close
@@ -57,6 +57,7 @@ public:
     void reset_stats();
     void count_connection(bool oauth_listener);
     void count_handshake(bool oauth_listener, bool resumed);
+    void count_closed();
 
     void apply(const emulator_faults& f);
     emulator_faults faults() const;

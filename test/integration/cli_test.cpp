@@ -7,14 +7,22 @@
 
 #include <boost/json.hpp>
 
+#include <map>
 #include <random>
 #include <unordered_map>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 namespace json = boost::json;
 using namespace codef;
 using namespace std::chrono_literals;
 
 namespace {
+
+std::vector<std::string> problems_in(const std::string& path,
+                                     std::map<std::string, std::vector<std::string>>* statuses);
 
 struct fixture {
     explicit fixture(std::size_t ids = 120, std::size_t page = 50)
@@ -54,7 +62,56 @@ struct fixture {
         }
         return seen;
     }
+    // Every item of the file exactly once (see problems_in); the connectedIds, with their
+    // statuses.
+    std::map<std::string, std::vector<std::string>> check_exactly_once(const std::string& path) {
+        std::map<std::string, std::vector<std::string>> statuses;
+        const auto problems = problems_in(path, &statuses);
+        BOOST_TEST(problems.empty(), problems.size() << " problems, the first: "
+                                                     << (problems.empty() ? "" : problems[0]));
+        return statuses;
+    }
 };
+
+// What is wrong in a sweep's output: an item (connectedId, organization) on more than one line,
+// or a connectedId whose line count is not its group field (counted over the whole file, so a
+// group written twice, even right after itself, is caught).
+std::vector<std::string> problems_in(const std::string& path,
+                                     std::map<std::string, std::vector<std::string>>* statuses) {
+    std::vector<std::string> problems;
+    std::map<std::pair<std::string, std::string>, int> items;
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> groups; // announced, lines
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+        const auto v = json::parse(line);
+        const std::string id(v.at("connectedId").as_string());
+        ++items[{id, std::string(v.at("organization").as_string())}];
+        auto& g = groups[id];
+        if (g.first != 0 && g.first != v.at("group").as_int64())
+            problems.push_back(id + ": two group sizes");
+        g.first = v.at("group").as_int64();
+        ++g.second;
+        if (statuses) (*statuses)[id].emplace_back(v.at("status").as_string());
+    }
+    for (const auto& [key, n] : items)
+        if (n != 1)
+            problems.push_back(key.first + "/" + key.second + ": " + std::to_string(n) + " lines");
+    for (const auto& [id, g] : groups)
+        if (g.first != g.second)
+            problems.push_back(id + ": " + std::to_string(g.second) + " lines, group of " +
+                               std::to_string(g.first));
+    return problems;
+}
+
+unsigned mode_of(const std::string& path) {
+    struct stat st {};
+    BOOST_TEST_REQUIRE(::stat(path.c_str(), &st) == 0);
+    return st.st_mode & 0777u;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
 
 int lines(const std::string& text) {
     return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
@@ -185,6 +242,8 @@ BOOST_FIXTURE_TEST_CASE(help_documents_the_exit_statuses, fixture) {
     auto r = codef::test::run_process({CODEF_CLI_PATH, "--help"}, dir.path());
     BOOST_TEST(r.status == 0);
     BOOST_TEST(r.out.find("130  interrupted") != std::string::npos);
+    BOOST_TEST(r.out.find("5    sweep: some items failed") != std::string::npos);
+    BOOST_TEST(r.out.find("--no-retry-failed") != std::string::npos);
     BOOST_TEST(r.out.find("83160c33") == std::string::npos); // no secret, not even the public one
     auto emu_help = codef::test::run_process({CODEF_CLI_PATH, "emulator", "--help"}, dir.path());
     BOOST_TEST(emu_help.status == 0);
@@ -200,6 +259,8 @@ BOOST_AUTO_TEST_CASE(a_sweep_writes_each_item_once_and_a_rerun_has_nothing_left)
     BOOST_TEST(r.err.find("sweep done: 300 connectedIds") != std::string::npos);
     auto seen = f.ids_in(out);
     BOOST_TEST(seen.size() == 300u);
+    BOOST_TEST(f.check_exactly_once(out).size() == 300u);
+    BOOST_TEST(mode_of(out) == 0600u); // financial data: the owner's only
     auto again =
         f.run({"sweep", "/v1/kr/bank/p/account/account-list", "--per-organization", "--out", out});
     BOOST_TEST(again.status == 0);
@@ -240,18 +301,7 @@ void interrupt_then_resume(int sig, int expected_status) {
     BOOST_TEST(r.status == 0);
     const auto seen = f.ids_in(out);
     BOOST_TEST(seen.size() == 20'000u);
-    // The same connectedId's items come as one group: count groups, not lines.
-    std::unordered_map<std::string, int> groups;
-    std::ifstream in(out);
-    std::string previous;
-    for (std::string line; std::getline(in, line);) {
-        const auto v = json::parse(line);
-        const std::string id(v.at("connectedId").as_string());
-        if (id != previous) ++groups[id];
-        previous = id;
-    }
-    BOOST_TEST(
-        std::all_of(groups.begin(), groups.end(), [](const auto& g) { return g.second == 1; }));
+    BOOST_TEST(f.check_exactly_once(out).size() == 20'000u);
 }
 } // namespace
 
@@ -261,6 +311,198 @@ BOOST_AUTO_TEST_CASE(a_sweep_stopped_by_sigint_resumes_with_every_item_once) {
 
 BOOST_AUTO_TEST_CASE(a_sweep_killed_at_a_random_moment_resumes_with_every_item_once) {
     interrupt_then_resume(SIGKILL, 128 + SIGKILL);
+}
+
+BOOST_AUTO_TEST_CASE(failed_items_are_status_5_and_a_rerun_retries_them) {
+    fixture f(60);
+    emulator_faults failing;
+    failing.fail_percent_of_ids = 30; // the same ids every time: retries do not cure them
+    failing.fail_status = 503;
+    f.emu.apply(failing);
+    const std::string out = f.dir.path() + "/out.ndjson";
+    const std::vector<std::string> sweep{"sweep", "/v1/kr/bank/b/account/list", "--out", out};
+    auto r = f.run(sweep);
+    BOOST_TEST(r.status == 5);
+    BOOST_TEST(r.err.find("items failed; run the same command again") != std::string::npos);
+    auto first = f.check_exactly_once(out);
+    BOOST_TEST(first.size() == 60u);
+    const auto failed = std::count_if(first.begin(), first.end(),
+                                      [](const auto& s) { return s.second[0] == "failed"; });
+    BOOST_TEST(failed > 0);
+    BOOST_TEST(failed < 60);
+
+    // With --no-retry-failed the failed ones count as done: nothing to do, the file unchanged.
+    failing.fail_percent_of_ids = 0;
+    f.emu.apply(failing);
+    auto kept = f.run({"sweep", "/v1/kr/bank/b/account/list", "--no-retry-failed", "--out", out});
+    BOOST_TEST(kept.status == 0);
+    BOOST_TEST(kept.err.find("sweep done: 0 connectedIds") != std::string::npos);
+    BOOST_TEST(f.check_exactly_once(out) == first);
+
+    // By default a rerun retries them, and each connectedId is still in the file once.
+    auto retried = f.run(sweep);
+    BOOST_TEST(retried.status == 0);
+    BOOST_TEST(retried.err.find(std::to_string(failed) + " failed ones to retry") !=
+               std::string::npos);
+    BOOST_TEST(retried.err.find("sweep done: " + std::to_string(failed) + " connectedIds") !=
+               std::string::npos);
+    auto last = f.check_exactly_once(out);
+    BOOST_TEST(last.size() == 60u);
+    BOOST_TEST(std::none_of(last.begin(), last.end(),
+                            [](const auto& s) { return s.second[0] == "failed"; }));
+    BOOST_TEST(mode_of(out) == 0600u);
+}
+
+BOOST_AUTO_TEST_CASE(a_sweep_with_refused_credentials_is_status_3) {
+    fixture f(5);
+    const std::string ids = f.dir.path() + "/ids.txt";
+    std::ofstream(ids) << "id-one\nid-two\n";
+    const std::string out = f.dir.path() + "/out.ndjson";
+    auto r = f.run({"--client-id", "someone", "--client-secret", "s3cr3t-value", "sweep",
+                    "/v1/kr/bank/b/account/list", "--ids-file", ids, "--out", out});
+    BOOST_TEST(r.status == 3);
+    BOOST_TEST(r.err.find("2 items failed because the credentials or the token were refused") !=
+               std::string::npos);
+    BOOST_TEST(r.err.find("s3cr3t-value") == std::string::npos);
+    auto written = f.check_exactly_once(out);
+    BOOST_TEST(written.size() == 2u);
+    BOOST_TEST(written["id-one"] == std::vector<std::string>{"failed"});
+}
+
+BOOST_FIXTURE_TEST_CASE(stalled_paging_is_status_4_with_one_line, fixture) {
+    emulator_faults stuck;
+    stuck.stuck_paging = "repeat";
+    emu.apply(stuck);
+    auto r = run({"connected-ids"});
+    BOOST_TEST(r.status == 4);
+    BOOST_TEST(lines(r.err) == 1);
+    BOOST_TEST(r.err.find("connectedId-list page 0: hasNext with nextPageNo 0") !=
+               std::string::npos);
+    BOOST_TEST(r.out.empty());
+    BOOST_TEST(emu.stats().requests_by_path.at("/v1/account/connectedId-list") == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(local_input_is_bounded_and_checked_before_anything_is_sent, fixture) {
+    const std::string big = dir.path() + "/big.json";
+    {
+        // 17 MiB of valid JSON: refused for its size, not its content.
+        std::ofstream f(big);
+        f << "{\"pad\":\"" << std::string((std::size_t{17} << 20), 'a') << "\"}";
+    }
+    const std::string long_ids = dir.path() + "/ids.txt";
+    std::ofstream(long_ids) << "id-one\n" << std::string(100'000, 'x') << "\n";
+    std::string huge_stdin = "[" + std::string((std::size_t{17} << 20), ' ') + "]";
+    struct bad_case {
+        std::vector<std::string> args;
+        std::string input;
+        std::string message;
+    };
+    const std::string out = dir.path() + "/never.ndjson";
+    const std::vector<bad_case> cases{
+        {{"call", "/v1/account/list", "@" + big}, "", big + ": larger than 16 MiB"},
+        {{"call", "/v1/account/list", "-"}, huge_stdin, "standard input: larger than 16 MiB"},
+        {{"sweep", "/v1/x", "--out", out, "--params", "@" + big}, "", big + ": larger than 16 MiB"},
+        {{"call", "/v1/account/list", R"({"connectedId":"a","n":[1,1e999999]})"},
+         "",
+         "the input: a number out of range at /n/1"},
+        {{"sweep", "/v1/x", "--out", out, "--params", R"({"x":-1e400})"},
+         "",
+         "the --params: a number out of range at /x"},
+        {{"sweep", "/v1/x", "--out", out, "--ids-file", long_ids},
+         "",
+         long_ids + ":2: a line longer than 4096 bytes"},
+    };
+    for (const auto& c : cases) {
+        auto r = codef::test::run_process(cli(c.args), dir.path(), c.input);
+        BOOST_TEST_INFO("expecting: " << c.message);
+        BOOST_TEST(r.status == 2);
+        BOOST_TEST(lines(r.err) == 1);
+        BOOST_TEST(r.err.find(c.message) != std::string::npos, r.err.substr(0, 200));
+        BOOST_TEST(r.out.empty());
+    }
+    BOOST_TEST(!std::filesystem::exists(out));
+    BOOST_TEST(emu.stats().token_requests == 0u);
+    BOOST_TEST(emu.stats().api_requests == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(sigint_ends_a_sweep_with_slow_calls_at_once_and_the_rerun_completes) {
+    fixture f(3'000, 50'000);
+    const std::string out = f.dir.path() + "/out.ndjson";
+    const auto args =
+        f.cli({"--concurrency", "16", "sweep", "/v1/kr/bank/b/account/list", "--out", out});
+    {
+        codef::test::child c(args, f.dir.path());
+        // Some connectedIds written, then every reply slow: the calls in flight take 8 s.
+        BOOST_TEST_REQUIRE(codef::test::eventually([&] {
+            std::error_code ec;
+            return std::filesystem::file_size(out, ec) > 2'000 && !ec;
+        }));
+        emulator_faults slow;
+        slow.reply_delay = 8s;
+        f.emu.apply(slow);
+        const auto requests = f.emu.stats().api_requests;
+        BOOST_TEST_REQUIRE(
+            codef::test::eventually([&] { return f.emu.stats().api_requests >= requests + 16; }));
+        const auto signalled = std::chrono::steady_clock::now();
+        c.signal(SIGINT);
+        auto r = c.wait(30s);
+        const double took = seconds_since(signalled);
+        BOOST_TEST(r.status == 130);
+        // 0.7 s of grace; the bound only guards against waiting for the slow calls (8 s).
+        BOOST_TEST(took < 3.0);
+        BOOST_TEST(r.err.find("sweep interrupted") != std::string::npos);
+    }
+    const auto partial = f.ids_in(out);
+    BOOST_TEST(partial.size() > 0u);
+    BOOST_TEST(partial.size() < 3'000u);
+    emulator_faults quick;
+    quick.reply_delay = 0ms;
+    f.emu.apply(quick);
+    auto r = codef::test::run_process(args, f.dir.path());
+    BOOST_TEST(r.status == 0);
+    BOOST_TEST(f.check_exactly_once(out).size() == 3'000u);
+}
+
+BOOST_AUTO_TEST_CASE(the_process_ends_with_its_last_call_when_the_token_host_never_answers) {
+    codef::test::temp_dir dir;
+    // A listener that never accepts: connections are made (the backlog), TLS never answers.
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_TEST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    BOOST_TEST_REQUIRE(::listen(fd, 16) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    const std::string silent = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    const auto started = std::chrono::steady_clock::now();
+    auto r = codef::test::run_process({CODEF_CLI_PATH, "--api-url", silent, "--oauth-url",
+                                       silent + "/oauth/token", "--timeout", "2", "call",
+                                       "/v1/account/list", R"({"connectedId":"a"})"},
+                                      dir.path());
+    const double took = seconds_since(started);
+    ::close(fd);
+    BOOST_TEST(r.status == 4);
+    BOOST_TEST(lines(r.err) == 1);
+    // The call's deadline is 2 s; the bound only guards against waiting for the token request's
+    // own 30 s.
+    BOOST_TEST(took < 8.0);
+}
+
+BOOST_AUTO_TEST_CASE(the_exactly_once_check_catches_a_group_written_twice_in_a_row) {
+    codef::test::temp_dir dir;
+    const std::string path = dir.path() + "/out.ndjson";
+    const std::string a1 = R"({"connectedId":"A","organization":"0004","group":2,"status":"ok"})";
+    const std::string a2 = R"({"connectedId":"A","organization":"0088","group":2,"status":"ok"})";
+    const std::string b = R"({"connectedId":"B","organization":"","group":1,"status":"ok"})";
+    std::ofstream(path) << a1 << "\n" << a2 << "\n" << b << "\n";
+    BOOST_TEST(problems_in(path, nullptr).empty());
+    std::ofstream(path) << a1 << "\n" << a2 << "\n" << b << "\n" << b << "\n"; // B right after B
+    BOOST_TEST(problems_in(path, nullptr) ==
+               (std::vector<std::string>{"B/: 2 lines", "B: 2 lines, group of 1"}));
+    std::ofstream(path) << a1 << "\n" << b << "\n"; // a group cut short
+    BOOST_TEST(problems_in(path, nullptr) == std::vector<std::string>{"A: 1 lines, group of 2"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

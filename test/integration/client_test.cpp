@@ -156,6 +156,9 @@ BOOST_FIXTURE_TEST_CASE(an_untrusted_certificate_fails_with_a_tls_error, fixture
     auto r = codef::test::run(ioc, c.try_token());
     BOOST_TEST(!r.has_value());
     BOOST_TEST((kind_of(r.error()) == error_kind::tls));
+    // The reason is named, not only "certificate verify failed".
+    BOOST_TEST(r.diag().detail.find("unable to get local issuer certificate") != std::string::npos,
+               r.diag().detail);
     BOOST_TEST(emu.stats().token_requests == 0u);
     // The name is checked too: a certificate of the right CA for another host does not do.
     emulator_options elsewhere;
@@ -164,6 +167,7 @@ BOOST_FIXTURE_TEST_CASE(an_untrusted_certificate_fails_with_a_tls_error, fixture
     client c2(ioc.get_executor(), misnamed.client_config());
     auto r2 = codef::test::run(ioc, c2.try_token());
     BOOST_TEST((kind_of(r2.error()) == error_kind::tls));
+    BOOST_TEST(r2.diag().detail.find("IP address mismatch") != std::string::npos, r2.diag().detail);
     BOOST_TEST(misnamed.stats().token_requests == 0u);
 }
 

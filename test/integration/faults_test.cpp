@@ -37,6 +37,15 @@ struct fixture {
     result<response> list(client& c, call_options opts = {}) {
         return codef::test::run(ioc, c.try_request("/v1/account/connectedId-list", {}, opts));
     }
+    json::object account() {
+        return json::object{{"countryCode", "KR"},
+                            {"businessType", "BK"},
+                            {"clientType", "P"},
+                            {"organization", "0004"},
+                            {"loginType", "1"},
+                            {"id", "u"},
+                            {"password", encrypt_password(emu.public_key(), "pw")}};
+    }
     void inject(const std::function<void(emulator_faults&)>& set) {
         emulator_faults f;
         set(f);
@@ -108,17 +117,11 @@ BOOST_AUTO_TEST_CASE(a_reset_or_truncated_reply_is_retried_for_inquiries) {
 BOOST_AUTO_TEST_CASE(account_changes_are_not_sent_twice) {
     client c(ioc.get_executor(), cfg());
     inject([](auto& f) { f.reset_next = 1; });
-    json::object account{{"countryCode", "KR"},
-                         {"businessType", "BK"},
-                         {"clientType", "P"},
-                         {"organization", "0004"},
-                         {"loginType", "1"},
-                         {"id", "u"},
-                         {"password", encrypt_password(emu.public_key(), "pw")}};
     auto r = codef::test::run(
-        ioc, c.try_request("/v1/account/create", {{"accountList", json::array{account}}}));
+        ioc, c.try_request("/v1/account/create", {{"accountList", json::array{account()}}}));
     BOOST_TEST(!r.has_value());
     BOOST_TEST((kind_of(r.error()) == error_kind::transport));
+    BOOST_TEST(r.diag().outcome_unknown); // written, and the reply broke off
     BOOST_TEST(emu.stats().api_requests == 1u);
     BOOST_TEST(c.stats().retries == 0u);
     // Nor is any call its caller marks non-idempotent, once it has left.
@@ -127,6 +130,170 @@ BOOST_AUTO_TEST_CASE(account_changes_are_not_sent_twice) {
     inject([](auto& f) { f.fail_next = 1; });
     auto r2 = list(c, once);
     BOOST_TEST(r2.error() == make_http_error(503));
+}
+
+BOOST_AUTO_TEST_CASE(a_change_dropped_on_a_reused_connection_reaches_the_server_once) {
+    client c(ioc.get_executor(), cfg());
+    BOOST_TEST(list(c).has_value()); // leaves a kept-alive connection to reuse
+    // The server reads the create, carries it out, and closes without a word.
+    inject([](auto& f) { f.drop_next = 1; });
+    auto r = codef::test::run(
+        ioc, c.try_request("/v1/account/create", {{"accountList", json::array{account()}}}));
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error() == transport_errc::connection_closed);
+    BOOST_TEST(r.diag().outcome_unknown);
+    BOOST_TEST(std::string(error(r.error(), r.diag()).what()).find("outcome unknown") !=
+               std::string::npos);
+    BOOST_TEST(emu.stats().requests_by_path["/v1/account/create"] == 1u);
+    BOOST_TEST(c.stats().stale_connection_retries == 0u);
+    // An inquiry in the same spot goes again on a fresh connection, and succeeds.
+    BOOST_TEST(list(c).has_value()); // a new kept-alive connection (the old one was dropped)
+    inject([](auto& f) { f.drop_next = 1; });
+    BOOST_TEST(list(c).has_value());
+    BOOST_TEST(c.stats().stale_connection_retries == 1u);
+    BOOST_TEST(emu.stats().requests_by_path["/v1/account/connectedId-list"] == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_closed_while_idle_is_found_before_reuse) {
+    client c(ioc.get_executor(), cfg());
+    inject([](auto& f) { f.idle_close = 20ms; });
+    BOOST_TEST(list(c).has_value());
+    // Both idle connections (to the token listener and to the API listener) are closed.
+    BOOST_TEST_REQUIRE(
+        codef::test::eventually([&] { return emu.stats().connections_closed >= 2; }));
+    // Writing the create to the dead connection would leave its outcome unknown; the check
+    // before reuse finds it dead, and the create goes out once, on a new connection.
+    auto r = codef::test::run(
+        ioc, c.try_request("/v1/account/create", {{"accountList", json::array{account()}}}));
+    BOOST_TEST_REQUIRE(r.has_value(), r.diag().detail);
+    BOOST_TEST(r->ok());
+    BOOST_TEST(c.stats().stale_connections_detected == 1u);
+    BOOST_TEST(c.stats().stale_connection_retries == 0u);
+    BOOST_TEST(c.stats().connections_opened == 3u); // the token's, the first and its replacement
+    BOOST_TEST(emu.stats().requests_by_path["/v1/account/create"] == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_is_gone_leaves_no_token_request_behind) {
+    inject([](auto& f) { f.hold_token_replies = true; }); // the token endpoint stalls
+    {
+        client c(ioc.get_executor(), cfg()); // token_timeout: 30 s
+        call_options quick;
+        quick.timeout = 300ms;
+        auto r = list(c, quick);
+        BOOST_TEST(r.error() == transport_errc::timeout);
+        BOOST_TEST(emu.stats().token_requests == 1u);
+    }
+    // The client is gone: its token request must not keep the io_context busy until
+    // token_timeout. run_for returns early, stopped, only when no work is left.
+    ioc.restart();
+    ioc.run_for(20s);
+    BOOST_TEST(ioc.stopped());
+}
+
+BOOST_AUTO_TEST_CASE(ten_thousand_calls_through_each_fault_are_all_accounted_for) {
+    // Inquiries and changes (product calls marked non-idempotent) at 64 at a time through every
+    // fault that can be injected for a share of the calls: each call ends in a reply or a typed
+    // error within its deadline, and no change reaches the server twice.
+    struct tally {
+        std::size_t changes = 0, changes_answered = 0, errors = 0;
+        std::chrono::steady_clock::duration slowest{};
+        std::vector<std::string> odd;
+    };
+    const std::vector<std::pair<std::string, std::function<void(emulator_faults&)>>> faults = {
+        {"5xx",
+         [](auto& f) {
+             f.fail_next = 500;
+             f.fail_status = 503;
+         }},
+        {"reset", [](auto& f) { f.reset_next = 500; }},
+        {"truncate", [](auto& f) { f.truncate_next = 500; }},
+        {"malformed", [](auto& f) { f.malformed_next = 500; }},
+        {"drop", [](auto& f) { f.drop_next = 500; }},
+        {"close every 3rd", [](auto& f) { f.requests_per_connection = 3; }},
+        {"idle close", [](auto& f) { f.idle_close = 20ms; }},
+    };
+    for (const auto& [name, set] : faults) {
+        BOOST_TEST_CONTEXT("fault " << name) {
+            emulator fresh{[] {
+                emulator_options o;
+                o.seed_connected_ids = 64;
+                return o;
+            }()};
+            config x = fresh.client_config();
+            x.retry.initial_backoff = 1ms;
+            x.retry.max_backoff = 5ms;
+            x.retry.budget_floor = 100'000; // this test counts every call, not the budget
+            x.max_connections = 16;
+            x.call_timeout = 10s;
+            client c(ioc.get_executor(), x);
+            auto ids = codef::test::run(ioc, c.connected_ids_page(0));
+            BOOST_TEST_REQUIRE(ids.has_value());
+            emulator_faults f;
+            set(f);
+            fresh.apply(f);
+            std::vector<asio::awaitable<tally>> workers;
+            for (int w = 0; w < 64; ++w)
+                workers.push_back([](client& c, std::string id, int w) -> asio::awaitable<tally> {
+                    tally t;
+                    for (int g = w; g < 10'000; g += 64) {
+                        const bool change = g % 10 == 0; // 1,000 of the 10,000
+                        call_options o;
+                        if (change) o.retry_class = idempotency::non_idempotent;
+                        json::object params{{"connectedId", id}};
+                        if (change) params["organization"] = "0004";
+                        const auto start = std::chrono::steady_clock::now();
+                        auto r = co_await c.try_request(
+                            change ? "/v1/kr/bank/p/account/account-list" : "/v1/account/list",
+                            std::move(params), o);
+                        t.slowest = std::max(t.slowest, std::chrono::steady_clock::now() - start);
+                        t.changes += change;
+                        if (r) {
+                            t.changes_answered += change;
+                            continue;
+                        }
+                        ++t.errors;
+                        const auto k = kind_of(r.error());
+                        if (k != error_kind::transport && k != error_kind::protocol &&
+                            k != error_kind::http)
+                            t.odd.push_back(r.error().message() + ": " + r.diag().detail);
+                        // A change that got an HTTP answer was answered; one that broke off
+                        // after leaving says so.
+                        if (change && k == error_kind::http) ++t.changes_answered;
+                        if (change && k == error_kind::transport && !r.diag().outcome_unknown &&
+                            r.error() != boost::asio::error::connection_refused)
+                            t.odd.push_back("a change failed after sending without "
+                                            "outcome_unknown: " +
+                                            r.diag().detail);
+                    }
+                    co_return t;
+                }(c, ids->ids[static_cast<std::size_t>(w) % ids->ids.size()], w));
+            auto results = codef::test::run_all(ioc, std::move(workers), 4);
+            tally all;
+            for (auto& t : results) {
+                BOOST_TEST_REQUIRE(t.has_value());
+                all.changes += t->changes;
+                all.changes_answered += t->changes_answered;
+                all.errors += t->errors;
+                all.slowest = std::max(all.slowest, t->slowest);
+                for (auto& o : t->odd)
+                    all.odd.push_back(o);
+            }
+            BOOST_TEST(all.changes == 1000u);
+            BOOST_TEST(all.odd.empty(), (all.odd.empty() ? "" : all.odd.front()));
+            // Within its deadline (10 s), with room for a slow sanitizer build's scheduling.
+            BOOST_TEST(all.slowest < x.call_timeout + 2s);
+            const auto s = fresh.stats();
+            const auto reached = s.requests_by_path.count("/v1/kr/bank/p/account/account-list")
+                                     ? s.requests_by_path.at("/v1/kr/bank/p/account/account-list")
+                                     : 0u;
+            // Every change the server answered reached it, and none reached it twice: at most
+            // one arrival per change made.
+            BOOST_TEST(reached >= all.changes_answered);
+            BOOST_TEST(reached <= all.changes);
+            BOOST_TEST_MESSAGE(name << ": " << all.errors << " errors, " << reached
+                                    << " changes reached the server of " << all.changes);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_slow_reply_ends_in_a_timeout_at_the_deadline) {

@@ -9,6 +9,8 @@
 
 #include <filesystem>
 
+#include <sys/stat.h>
+
 namespace json = boost::json;
 using namespace codef;
 
@@ -33,6 +35,37 @@ std::string slurp(const std::string& path) {
 
 void append(const std::string& path, const std::string& text) {
     std::ofstream(path, std::ios::app) << text;
+}
+
+sweep_item failed_item(std::string cid, std::string org = "") {
+    sweep_item i;
+    i.connected_id = std::move(cid);
+    i.organization = std::move(org);
+    i.status = item_status::failed;
+    i.error = make_http_error(503);
+    i.diag.http_status = 503;
+    return i;
+}
+
+sweep_item business_item(std::string cid) {
+    sweep_item i = ok_item(std::move(cid));
+    i.status = item_status::business_error;
+    i.code = "CF-00007";
+    return i;
+}
+
+unsigned mode_of(const std::string& path) {
+    struct stat st {};
+    BOOST_TEST_REQUIRE(::stat(path.c_str(), &st) == 0);
+    return st.st_mode & 0777u;
+}
+
+// The lines of a group, as the sink writes them.
+std::string group(const std::vector<sweep_item>& items) {
+    std::string text;
+    for (const auto& i : items)
+        text += ndjson_sink::line(i, items.size()) + "\n";
+    return text;
 }
 
 } // namespace
@@ -118,6 +151,79 @@ BOOST_AUTO_TEST_CASE(an_unwritable_path_is_a_clear_error) {
     auto r = ndjson_sink::open("/nonexistent-dir/out.ndjson");
     BOOST_TEST(r.error() == client_errc::invalid_argument);
     BOOST_TEST(r.diag().detail.starts_with("/nonexistent-dir/out.ndjson: cannot be opened"));
+}
+
+BOOST_AUTO_TEST_CASE(the_file_is_created_readable_by_its_owner_only) {
+    codef::test::temp_dir dir;
+    const std::string path = dir.path() + "/out.ndjson";
+    auto s = ndjson_sink::open(path).value();
+    BOOST_TEST(mode_of(path) == 0600u);
+}
+
+BOOST_AUTO_TEST_CASE(failed_groups_are_removed_and_retried) {
+    codef::test::temp_dir dir;
+    const std::string path = dir.path() + "/out.ndjson";
+    const std::string a = group({ok_item("A", "0004"), ok_item("A", "0088")});
+    const std::string b = group({ok_item("B", "0004"), failed_item("B", "0088")}); // one failed
+    const std::string c = group({business_item("C")}); // a business error is final
+    const std::string d = group({failed_item("D")});
+    const std::string e = group({ok_item("E")});
+    const std::string torn = ndjson_sink::line(ok_item("F"), 1).substr(0, 30);
+    append(path, a + b + c + d + e + torn);
+    ::chmod(path.c_str(), 0644);
+    {
+        auto s = ndjson_sink::open(path).value();
+        BOOST_TEST(s->done("A"));
+        BOOST_TEST(!s->done("B"));
+        BOOST_TEST(s->done("C"));
+        BOOST_TEST(!s->done("D"));
+        BOOST_TEST(s->done("E"));
+        BOOST_TEST(s->resumed_ids() == 3u);
+        BOOST_TEST(s->failed_removed() == 2u);
+        BOOST_TEST(s->bytes_cut() == torn.size());
+        BOOST_TEST(slurp(path) == a + c + e); // rewritten without them
+        BOOST_TEST(mode_of(path) == 0600u);
+        // The retry is appended to the new file.
+        std::vector<sweep_item> retried{ok_item("B", "0004"), ok_item("B", "0088")};
+        BOOST_TEST(s->write(retried).has_value());
+        BOOST_TEST(s->flush().has_value());
+    }
+    BOOST_TEST(slurp(path) == a + c + e + group({ok_item("B", "0004"), ok_item("B", "0088")}));
+    // Nothing is left behind in the directory but the file.
+    std::size_t files = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path()))
+        ++files;
+    BOOST_TEST(files == 1u);
+    auto again = ndjson_sink::open(path).value();
+    BOOST_TEST(again->done("B"));
+    BOOST_TEST(!again->done("D")); // its failed group went with the first open
+    BOOST_TEST(again->failed_removed() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(failed_groups_are_kept_as_done_when_not_retried) {
+    codef::test::temp_dir dir;
+    const std::string path = dir.path() + "/out.ndjson";
+    const std::string text = group({ok_item("A")}) + group({failed_item("B")});
+    append(path, text);
+    ndjson_options keep;
+    keep.retry_failed = false;
+    auto s = ndjson_sink::open(path, keep).value();
+    BOOST_TEST(s->done("A"));
+    BOOST_TEST(s->done("B"));
+    BOOST_TEST(s->failed_removed() == 0u);
+    BOOST_TEST(slurp(path) == text);
+}
+
+BOOST_AUTO_TEST_CASE(an_unfinished_group_inside_the_file_is_dropped_too) {
+    codef::test::temp_dir dir;
+    const std::string path = dir.path() + "/out.ndjson";
+    const std::string a = group({ok_item("A")});
+    const std::string half = ndjson_sink::line(ok_item("B", "0004"), 2) + "\n";
+    const std::string c = group({ok_item("C")});
+    append(path, a + half + c);
+    auto s = ndjson_sink::open(path).value();
+    BOOST_TEST(!s->done("B"));
+    BOOST_TEST(slurp(path) == a + c); // B will be written whole, once
 }
 
 BOOST_AUTO_TEST_SUITE_END()
