@@ -2,6 +2,7 @@
 // the client's state strand.
 #include <codef/client.hpp>
 
+#include "detail/call_fsm.hpp"
 #include "detail/client_impl.hpp"
 #include "detail/encoding.hpp"
 #include "detail/envelope.hpp"
@@ -105,9 +106,15 @@ failure exchange_failure(const exchange_result& x, std::string_view what) {
     return failure{make_http_error(static_cast<int>(x.status)), std::move(d)};
 }
 
-attempt_outcome outcome_of(const exchange_result& x) {
-    return attempt_outcome{x.ec, x.ec ? 0 : static_cast<int>(x.status), x.request_sent,
-                           x.retry_after};
+exchange_report report_of(const exchange_result& x) {
+    exchange_report r;
+    r.ec = x.ec;
+    r.status = x.ec ? 0 : x.status;
+    r.reused = x.reused;
+    r.written = x.request_sent;
+    r.reply_started = x.reply_started;
+    r.retry_after = x.retry_after;
+    return r;
 }
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
@@ -202,36 +209,48 @@ client_stats client_impl::stats() const {
 }
 
 asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point deadline) {
+    // The same decisions as a call's, without a token of its own to reissue: the token endpoint's
+    // 401 is a wrong credential.
     retry_policy policy(cfg_.retry, random_seed());
-    for (unsigned attempt = 1;; ++attempt) {
-        token_requests_.fetch_add(1, std::memory_order_relaxed);
-        exchange_result x = co_await oauth_pool_->send(token_request_, deadline, true);
-        if (!x.ec && x.status == 200) {
-            auto reply = parse_token_reply(x.body);
-            if (!reply) {
-                failure f = reply.get_failure();
-                secrets_.scrub({}, f.diag);
-                co_return f;
+    call_fsm fsm(policy, &budget_, retry_class::idempotent, deadline, false);
+    fsm.start();
+    exchange_result x;
+    for (call_fsm::action a = fsm.on_token(true, 0);;) {
+        switch (a.what) {
+        case call_fsm::step::get_token: // not asked for without a reissue
+        case call_fsm::step::exchange:
+            if (a.fresh) counters_->stale_retries.fetch_add(1, std::memory_order_relaxed);
+            token_requests_.fetch_add(1, std::memory_order_relaxed);
+            x = co_await oauth_pool_->send(token_request_, deadline, a.fresh);
+            a = fsm.on_exchange(report_of(x), steady_clock::now());
+            break;
+        case call_fsm::step::backoff:
+            retries_.fetch_add(1, std::memory_order_relaxed);
+            co_await sleep_for(a.delay);
+            a = fsm.on_backoff_done();
+            a = fsm.on_token(true, 0);
+            break;
+        case call_fsm::step::done: {
+            if (a.how == call_fsm::ending::reply) {
+                auto reply = parse_token_reply(x.body);
+                if (!reply) {
+                    failure f = reply.get_failure();
+                    secrets_.scrub({}, f.diag);
+                    co_return f;
+                }
+                secrets_.add_token(reply->access_token);
+                token t;
+                t.issued_at = cfg_.clock();
+                t.expires_at =
+                    token_expiry(reply->expires_in, jwt_exp(reply->access_token), t.issued_at);
+                t.value = std::move(reply->access_token);
+                co_return t;
             }
-            secrets_.add_token(reply->access_token);
-            token t;
-            t.issued_at = cfg_.clock();
-            t.expires_at =
-                token_expiry(reply->expires_in, jwt_exp(reply->access_token), t.issued_at);
-            t.value = std::move(reply->access_token);
-            co_return t;
-        }
-        const auto remaining =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
-        const auto d =
-            policy.decide(attempt, outcome_of(x), retry_class::idempotent, remaining, &budget_);
-        if (!d.retry) {
             failure f = exchange_failure(x, "token request to " + oauth_ep_.host_header);
             secrets_.scrub({}, f.diag);
             co_return f;
         }
-        retries_.fetch_add(1, std::memory_order_relaxed);
-        co_await sleep_for(d.delay);
+        }
     }
 }
 
@@ -286,56 +305,60 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
     const std::string target = api_ep_.path + path;
     const std::string body = percent_encode(boost::json::serialize(params));
     const retry_class rc = classify(path, two_way_follow_up, opts.retry_class);
-    const bool idempotent = rc == retry_class::idempotent;
     const std::string what = "POST " + path;
 
+    // The state machine decides every resend (call_fsm.hpp); this loop does what it asks.
     retry_policy policy(cfg_.retry, random_seed());
-    for (unsigned attempt = 1;; ++attempt) {
-        // One attempt: a token, the request, and on a 401 one reissue and one resend.
-        std::uint64_t min_generation = 0;
-        exchange_result x;
-        for (int auth_round = 0;; ++auth_round) {
-            auto tok = co_await tokens_->get(min_generation, deadline);
-            if (!tok) co_return tok.get_failure();
-            auto request =
-                make_post(api_ep_, target, "Bearer " + (*tok)->value, "application/json", body);
-            if (!request) co_return request.get_failure();
-            x = co_await api_pool_->send(*request, deadline, idempotent);
-            if (!x.ec && x.status == 401 && auth_round == 0) {
-                min_generation = (*tok)->generation + 1;
-                continue;
-            }
+    call_fsm fsm(policy, &budget_, rc, deadline, true);
+    token_ptr tok;
+    exchange_result x;
+    for (call_fsm::action a = fsm.start();;) {
+        switch (a.what) {
+        case call_fsm::step::get_token: {
+            auto t = co_await tokens_->get(a.min_generation, deadline);
+            if (!t) co_return t.get_failure();
+            tok = std::move(*t);
+            a = fsm.on_token(true, tok->generation);
             break;
         }
-        if (!x.ec && x.status == 200) {
-            auto r = parse_api_reply(x.body, cfg_.max_reply_memory);
-            if (!r) {
-                failure f = r.get_failure();
-                f.diag.http_status = 200;
-                f.diag.detail = what + (f.diag.detail.empty() ? "" : ": " + f.diag.detail);
-                co_return f;
-            }
-            budget_.on_success();
-            co_return r;
+        case call_fsm::step::exchange: {
+            auto request =
+                make_post(api_ep_, target, "Bearer " + tok->value, "application/json", body);
+            if (!request) co_return request.get_failure();
+            if (a.fresh) counters_->stale_retries.fetch_add(1, std::memory_order_relaxed);
+            x = co_await api_pool_->send(*request, deadline, a.fresh);
+            a = fsm.on_exchange(report_of(x), steady_clock::now());
+            break;
         }
-        const auto remaining =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
-        const auto d = policy.decide(attempt, outcome_of(x), rc, remaining, &budget_);
-        if (!d.retry) {
+        case call_fsm::step::backoff:
+            retries_.fetch_add(1, std::memory_order_relaxed);
+            co_await sleep_for(a.delay);
+            a = fsm.on_backoff_done();
+            break;
+        case call_fsm::step::done: {
+            if (a.how == call_fsm::ending::reply) {
+                auto r = parse_api_reply(x.body, cfg_.max_reply_memory);
+                if (!r) {
+                    failure f = r.get_failure();
+                    f.diag.http_status = 200;
+                    f.diag.detail = what + (f.diag.detail.empty() ? "" : ": " + f.diag.detail);
+                    co_return f;
+                }
+                co_return r;
+            }
             failure f = exchange_failure(x, what);
             if (f.code == transport_errc::timeout)
                 f.diag.detail += (x.detail.empty() ? ": no reply" : "") + std::string(" within ") +
                                  std::to_string(timeout.count()) + " ms";
             // Written, at least in part, and no reply read whole: the server may have carried it
             // out. A change is never sent twice, so the caller must find out (list the accounts).
-            if (!idempotent && x.ec && x.request_sent) {
+            if (a.outcome_unknown) {
                 f.diag.outcome_unknown = true;
                 f.diag.detail += "; the request was sent and may have been carried out";
             }
             co_return f;
         }
-        retries_.fetch_add(1, std::memory_order_relaxed);
-        co_await sleep_for(d.delay);
+        }
     }
 }
 

@@ -106,50 +106,36 @@ connection_pool::acquire_on_strand(steady_clock::time_point deadline) {
     co_return lease(self, new_connection());
 }
 
-asio::awaitable<exchange_result> connection_pool::send(const std::string& request,
-                                                       steady_clock::time_point deadline,
-                                                       bool idempotent) {
-    bool fresh = false;
-    for (;;) {
-        auto l = co_await acquire(deadline);
-        if (!l) {
+asio::awaitable<exchange_result>
+connection_pool::send(const std::string& request, steady_clock::time_point deadline, bool fresh) {
+    auto l = co_await acquire(deadline);
+    if (!l) {
+        exchange_result r;
+        r.ec = l.error();
+        r.detail = l.diag().detail;
+        co_return r;
+    }
+    connection& c = l->conn();
+    if (fresh && c.state().is_open()) c.close();
+    if (!c.state().is_open()) {
+        const auto connect_deadline =
+            std::min(deadline, steady_clock::now() + settings_.connect_timeout);
+        if (auto ok = co_await c.connect(connect_deadline); !ok) {
+            // A connect that ran out of its own time, while the call still has some, is still a
+            // timeout: of this step.
             exchange_result r;
-            r.ec = l.error();
-            r.detail = l.diag().detail;
+            r.ec = ok.error();
+            r.detail = ok.diag().detail;
             co_return r;
         }
-        connection& c = l->conn();
-        if (fresh && c.state().is_open()) c.close();
-        if (!c.state().is_open()) {
-            const auto connect_deadline =
-                std::min(deadline, steady_clock::now() + settings_.connect_timeout);
-            if (auto ok = co_await c.connect(connect_deadline); !ok) {
-                // A connect that ran out of its own time, while the call still has some, is
-                // still a timeout: of this step.
-                exchange_result r;
-                r.ec = ok.error();
-                r.detail = ok.diag().detail;
-                co_return r;
-            }
-            counters_->connections_opened.fetch_add(1, std::memory_order_relaxed);
-            if (c.resumed()) counters_->tls_resumed.fetch_add(1, std::memory_order_relaxed);
-        }
-        auto x = co_await c.exchange(request, deadline, settings_.max_reply_bytes);
-        if (x.ec) {
-            // Go's net/http rule: a request that changes state goes again only if not one byte
-            // of it was written.
-            if (!fresh && c.state().failed_stale() && x.ec != transport_errc::timeout &&
-                x.ec != asio::error::operation_aborted && (idempotent || !x.request_sent) &&
-                steady_clock::now() < deadline) {
-                fresh = true;
-                counters_->stale_retries.fetch_add(1, std::memory_order_relaxed);
-                continue; // the lease drops the stale connection on its way out
-            }
-            co_return x;
-        }
-        l->give_back();
-        co_return x;
+        counters_->connections_opened.fetch_add(1, std::memory_order_relaxed);
+        if (c.resumed()) counters_->tls_resumed.fetch_add(1, std::memory_order_relaxed);
     }
+    const bool reused = c.state().requests_served() > 0;
+    auto x = co_await c.exchange(request, deadline, settings_.max_reply_bytes);
+    x.reused = reused;
+    if (!x.ec) l->give_back(); // else the lease drops the connection on its way out
+    co_return x;
 }
 
 } // namespace codef::detail

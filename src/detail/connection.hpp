@@ -65,6 +65,7 @@ struct exchange_result {
     std::string body;
     bool request_sent = false;  // some byte of the request was written
     bool reply_started = false; // some byte of the reply arrived
+    bool reused = false;        // the connection had served a reply before this request
     std::optional<std::chrono::milliseconds> retry_after;
     std::string detail; // which step failed, when it was not the exchange itself
 };

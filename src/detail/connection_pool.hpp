@@ -41,13 +41,13 @@ public:
     ~connection_pool();
 
     // Sends request on a pooled connection (opening one if the pool may grow, else waiting in
-    // line) and reads the reply. An idle connection the server has closed is found before it is
-    // used, and replaced. A failure on a reused connection before any byte of the reply is tried
-    // once more on a fresh connection: for any request if none of it was written, and only if
-    // idempotent when some was (the server may have read it and carried it out). Call from a
-    // strand or a single-threaded executor: the connection's timers run there.
-    boost::asio::awaitable<exchange_result>
-    send(const std::string& request, steady_clock::time_point deadline, bool idempotent);
+    // line) and reads the reply: one exchange, reported as it went. An idle connection the server
+    // has closed is found before it is used, and replaced. fresh: not on a reused connection (the
+    // call state machine asks for it after a stale one). Whether to send again is not decided
+    // here (call_fsm.hpp). Call from a strand or a single-threaded executor: the connection's
+    // timers run there.
+    boost::asio::awaitable<exchange_result> send(const std::string& request,
+                                                 steady_clock::time_point deadline, bool fresh);
 
     // Closes idle connections and fails waiters; connections in use are closed when they return.
     void close();

@@ -30,14 +30,8 @@ public:
         phase_ = phase::ready;
         served_ = 0;
     }
-    void on_send_started() {
-        phase_ = phase::sending;
-        reply_started_ = false;
-    }
-    void on_reply_started() {
-        phase_ = phase::receiving;
-        reply_started_ = true;
-    }
+    void on_send_started() { phase_ = phase::sending; }
+    void on_reply_started() { phase_ = phase::receiving; }
     // The reply was read whole. keep_alive: the server did not ask to close and no extra bytes
     // came after the reply.
     void on_reply_done(bool keep_alive) {
@@ -47,14 +41,9 @@ public:
     void on_error() { phase_ = phase::broken; }
     void on_closed() { phase_ = phase::closed; }
 
-    // A failure on a reused connection before any byte of the reply: the server most likely
-    // closed it while it sat idle, so the request may go again on a fresh connection.
-    bool failed_stale() const noexcept { return served_ > 0 && !reply_started_; }
-
 private:
     phase phase_ = phase::closed;
     std::uint64_t served_ = 0;
-    bool reply_started_ = false;
 };
 
 // Slots and waiters of one pool. Conn is whatever the shell uses for a connection (a pointer in

@@ -857,7 +857,8 @@ BOOST_FIXTURE_TEST_CASE(api_host_statuses, rig) {
     const std::vector<status_case> cases{
         {401, 100, "", 3000ms, false, 2, 2}, // one reissue, one resend, then the 401
         {401, 1, "", 3000ms, true, 2, 2},
-        {403, 100, "", 3000ms, false, 1, 1},
+        {403, 100, "", 3000ms, false, 2, 2}, // access_denied: a token from before a change
+        {403, 1, "", 3000ms, true, 2, 2},    // of permissions; reissued like a 401
         {500, 100, "", 3000ms, false, 1, 1},
         {502, 100, "", 3000ms, false, 3, 1}, // retried to the attempt limit
         {429, 1, "1", 5000ms, true, 2, 1},
