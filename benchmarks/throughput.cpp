@@ -5,8 +5,8 @@
 //
 // Without --api-url it starts an emulator in its own process (a smoke run: the figures then
 // include the server's work). benchmarks/run-throughput.sh runs the emulator as a separate,
-// pinned process instead. Prints calls/s, latency percentiles, CPU seconds, peak RSS and the
-// client's connection and token counters.
+// pinned process instead. Prints calls/s, latency percentiles, CPU seconds, peak RSS, heap
+// allocations per call and the client's connection and token counters.
 #include <codef/client.hpp>
 #include <codef/emulator.hpp>
 
@@ -19,9 +19,12 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <new>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -31,6 +34,60 @@
 namespace asio = boost::asio;
 namespace json = boost::json;
 using clock_type = std::chrono::steady_clock;
+
+// Heap allocations, counted by this program's own operator new (the benchmark binary only): what
+// a call costs in allocations, the figure the cost-per-call work is judged by. With the embedded
+// emulator the count includes the server's.
+namespace {
+std::atomic<std::uint64_t> heap_allocations{0};
+
+void* counted_alloc(std::size_t n, std::size_t align) {
+    heap_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (n == 0) n = 1;
+    void* p = align <= alignof(std::max_align_t)
+                  ? std::malloc(n)
+                  : std::aligned_alloc(align, (n + align - 1) / align * align);
+    if (!p) throw std::bad_alloc();
+    return p;
+}
+} // namespace
+
+void* operator new(std::size_t n) {
+    return counted_alloc(n, alignof(std::max_align_t));
+}
+void* operator new[](std::size_t n) {
+    return counted_alloc(n, alignof(std::max_align_t));
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+    return counted_alloc(n, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+    return counted_alloc(n, static_cast<std::size_t>(a));
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
 
 namespace {
 
@@ -187,6 +244,7 @@ int main(int argc, char** argv) {
         run_state s;
         s.latency_us.assign(o.calls, 0);
         const double cpu0 = cpu_seconds();
+        const std::uint64_t allocs0 = heap_allocations.load();
         const auto t0 = clock_type::now();
         ioc.restart();
         for (std::size_t w = 0; w < o.concurrency; ++w)
@@ -201,6 +259,8 @@ int main(int argc, char** argv) {
             t.join();
         const double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
         const double cpu = cpu_seconds() - cpu0;
+        const double allocs_per_call =
+            static_cast<double>(heap_allocations.load() - allocs0) / static_cast<double>(o.calls);
         const auto st = client.stats();
 
         const double rate = static_cast<double>(o.calls) / wall;
@@ -216,6 +276,7 @@ int main(int argc, char** argv) {
                          {"cpu_s", cpu},
                          {"cpu_s_per_10k_calls", cpu * 10'000.0 / static_cast<double>(o.calls)},
                          {"peak_rss_mib", peak_rss_mib()},
+                         {"allocations_per_call", allocs_per_call},
                          {"connections_opened", st.connections_opened},
                          {"tls_resumed", st.tls_resumed},
                          {"token_requests", st.token_requests},
@@ -234,6 +295,7 @@ int main(int argc, char** argv) {
                         out["p999_ms"].as_double());
             std::printf("  CPU %.2f s (%.3f s per 10,000 calls), peak RSS %.1f MiB\n", cpu,
                         out["cpu_s_per_10k_calls"].as_double(), peak_rss_mib());
+            std::printf("  heap allocations per call %.1f\n", allocs_per_call);
             std::printf("  connections opened %llu (TLS resumed %llu), token requests %llu\n",
                         static_cast<unsigned long long>(st.connections_opened),
                         static_cast<unsigned long long>(st.tls_resumed),

@@ -15,7 +15,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <algorithm>
 #include <cctype>
 #include <random>
 
@@ -47,13 +46,21 @@ result<std::monostate> check_path(std::string_view path) {
 
 // The strings of params that hold passwords (ciphertexts, or whatever the caller put there), at
 // any depth: a server may echo them.
+bool names_a_password(std::string_view key) {
+    constexpr std::string_view word = "password";
+    for (std::size_t i = 0; i + word.size() <= key.size(); ++i) {
+        std::size_t j = 0;
+        while (j < word.size() && std::tolower(static_cast<unsigned char>(key[i + j])) == word[j])
+            ++j;
+        if (j == word.size()) return true;
+    }
+    return false;
+}
+
 void collect_passwords(const boost::json::value& v, std::vector<secret>& out) {
     if (const auto* o = v.if_object()) {
         for (const auto& kv : *o) {
-            std::string key(kv.key());
-            std::transform(key.begin(), key.end(), key.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-            if (kv.value().is_string() && key.find("password") != std::string::npos)
+            if (kv.value().is_string() && names_a_password(kv.key()))
                 out.emplace_back(std::string(kv.value().get_string()));
             else if (kv.value().is_structured())
                 collect_passwords(kv.value(), out);
@@ -65,28 +72,21 @@ void collect_passwords(const boost::json::value& v, std::vector<secret>& out) {
 }
 
 // Redacts the strings of a reply's data: an account reply's errorList carries the server's
-// messages, which may echo what was sent. Strings shorter than any secret are passed over.
-void scrub_data(const secret_book& book, std::span<const std::string_view> extra,
-                boost::json::value& root) {
-    const std::size_t shortest = book.shortest(extra);
-    std::vector<boost::json::value*> todo{&root};
-    std::string text;
-    while (!todo.empty()) {
-        boost::json::value* v = todo.back();
-        todo.pop_back();
-        if (auto* s = v->if_string()) {
-            if (s->size() < shortest) continue;
-            text.assign(s->data(), s->size());
-            book.scrub(extra, text);
-            if (text.size() != s->size() || text != std::string_view(*s)) *s = text;
-        } else if (auto* a = v->if_array()) {
-            for (auto& e : *a)
-                if (e.is_string() || e.is_structured()) todo.push_back(&e);
-        } else if (auto* o = v->if_object()) {
-            for (auto& kv : *o)
-                if (kv.value().is_string() || kv.value().is_structured())
-                    todo.push_back(&kv.value());
-        }
+// messages, which may echo what was sent. A string is copied only when it holds a secret.
+// Recursive: a parsed reply is at most 32 deep.
+void scrub_data(const secret_book::snapshot& secrets, boost::json::value& v) {
+    if (auto* s = v.if_string()) {
+        if (!secrets.found_in(*s)) return;
+        std::string text(s->data(), s->size());
+        secrets.redact(text);
+        *s = text;
+    } else if (auto* a = v.if_array()) {
+        for (auto& e : *a)
+            if (e.is_string() || e.is_structured()) scrub_data(secrets, e);
+    } else if (auto* o = v.if_object()) {
+        for (auto& kv : *o)
+            if (kv.value().is_string() || kv.value().is_structured())
+                scrub_data(secrets, kv.value());
     }
 }
 
@@ -273,13 +273,15 @@ asio::awaitable<result<response>> client_impl::call(std::string path, boost::jso
     } catch (const boost::system::system_error& e) {
         r = make_failure(e.code());
     }
+    const auto secrets = secrets_.take(extra);
     if (r) {
-        secrets_.scrub(extra, r->message, r->extra_message, r->code, r->transaction_id);
-        scrub_data(secrets_, extra, r->data);
+        for (std::string* text : {&r->message, &r->extra_message, &r->code, &r->transaction_id})
+            secrets.redact(*text);
+        scrub_data(secrets, r->data);
         co_return r;
     }
     failure f = r.get_failure();
-    secrets_.scrub(extra, f.diag);
+    secrets.redact(f.diag);
     co_return f;
 }
 

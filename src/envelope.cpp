@@ -13,7 +13,7 @@
 #include <cmath>
 #include <memory>
 #include <new>
-#include <vector>
+#include <optional>
 
 namespace codef::detail {
 namespace {
@@ -67,29 +67,23 @@ private:
 };
 
 // Boost.JSON reads a number past a double's range as infinity, which JSON cannot write back.
-bool all_finite(const boost::json::value& root) {
-    std::vector<const boost::json::value*> todo{&root};
-    while (!todo.empty()) {
-        const boost::json::value* v = todo.back();
-        todo.pop_back();
-        switch (v->kind()) {
-        case boost::json::kind::double_:
-            if (!std::isfinite(v->get_double())) return false;
-            break;
-        case boost::json::kind::array:
-            for (const auto& e : v->get_array())
-                if (e.is_structured() || e.is_double()) todo.push_back(&e);
-            break;
-        case boost::json::kind::object:
-            for (const auto& kv : v->get_object())
-                if (kv.value().is_structured() || kv.value().is_double())
-                    todo.push_back(&kv.value());
-            break;
-        default:
-            break;
-        }
+// Recursive: the parser refuses nesting deeper than 32.
+bool all_finite(const boost::json::value& v) {
+    switch (v.kind()) {
+    case boost::json::kind::double_:
+        return std::isfinite(v.get_double());
+    case boost::json::kind::array:
+        for (const auto& e : v.get_array())
+            if ((e.is_structured() || e.is_double()) && !all_finite(e)) return false;
+        return true;
+    case boost::json::kind::object:
+        for (const auto& kv : v.get_object())
+            if ((kv.value().is_structured() || kv.value().is_double()) && !all_finite(kv.value()))
+                return false;
+        return true;
+    default:
+        return true;
     }
-    return true;
 }
 
 // A count in a token reply: a number or a numeric string; negative and unusable values are 0,
@@ -141,12 +135,16 @@ result<boost::json::value> decode_body(std::string_view body, std::size_t max_me
     auto allowance = std::make_shared<budget>(max_memory);
     auto sp = boost::json::make_shared_resource<budget_resource>(allowance);
     boost::system::error_code ec;
-    boost::json::value v;
+    // Constructed from the parser's value, never assigned: an assignment between two memory
+    // resources copies the whole tree.
+    std::optional<boost::json::value> v;
+    // As boost::json::parse does: the parser's first temporaries on the stack.
+    unsigned char temp[4096];
     try {
-        boost::json::parser p(sp);
+        boost::json::parser p(sp, {}, temp, sizeof temp);
         p.reset(sp);
         p.write(json_text.data(), json_text.size(), ec);
-        if (!ec) v = p.release();
+        if (!ec) v.emplace(p.release());
     } catch (const budget_resource::exhausted&) {
         return make_failure(protocol_errc::reply_too_large,
                             "the parsed reply would take more than " + std::to_string(max_memory) +
@@ -154,9 +152,9 @@ result<boost::json::value> decode_body(std::string_view body, std::size_t max_me
     }
     allowance->limit.store(SIZE_MAX, std::memory_order_relaxed);
     if (ec) return make_failure(protocol_errc::bad_json, ec.message());
-    if (!all_finite(v))
+    if (!all_finite(*v))
         return make_failure(protocol_errc::bad_json, "a number is out of range (not finite)");
-    return v;
+    return std::move(*v);
 }
 
 result<response> parse_api_reply(std::string_view body, std::size_t max_memory) {

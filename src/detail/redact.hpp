@@ -6,9 +6,10 @@
 #include <codef/error.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstddef>
-#include <deque>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -22,19 +23,59 @@ inline constexpr std::string_view redacted = "********";
 // credential CODEF issues or accepts is that short.
 inline constexpr std::size_t min_secret_length = 4;
 
-// Replaces every occurrence of each secret in text.
-inline void redact(std::string& text, std::span<const std::string_view> secrets) {
-    for (const std::string_view s : secrets) {
-        if (s.size() < min_secret_length || text.size() < s.size()) continue;
-        for (std::size_t at = text.find(s); at != std::string::npos;
-             at = text.find(s, at + redacted.size()))
-            text.replace(at, s.size(), redacted);
-    }
+// Replaces every occurrence of secret in text.
+inline void redact(std::string& text, std::string_view secret) {
+    if (secret.size() < min_secret_length) return;
+    for (std::size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + redacted.size()))
+        text.replace(at, secret.size(), redacted);
 }
 
 // The client's secrets: fixed ones from the configuration and the newest tokens. Thread-safe.
 class secret_book {
 public:
+    static constexpr std::size_t tokens_kept = 4;
+
+    // What one call redacts: the book's secrets as they are now, and the call's own. Takes no
+    // allocation; valid while the book and extra live.
+    class snapshot {
+    public:
+        std::size_t shortest() const noexcept { return shortest_; }
+        bool found_in(std::string_view text) const {
+            if (text.size() < shortest_) return false;
+            bool found = false;
+            each([&](std::string_view s) { found = found || text.find(s) != text.npos; });
+            return found;
+        }
+        void redact(std::string& text) const {
+            if (text.size() < shortest_) return;
+            each([&](std::string_view s) { detail::redact(text, s); });
+        }
+        void redact(diagnostics& d) const {
+            redact(d.codef_code);
+            redact(d.codef_message);
+            redact(d.transaction_id);
+            redact(d.detail);
+        }
+
+    private:
+        friend class secret_book;
+        template <class F>
+        void each(F f) const {
+            for (const auto& s : *fixed_)
+                f(s);
+            for (const auto& t : tokens_)
+                if (t) f(*t);
+            for (const auto e : extra_)
+                if (e.size() >= min_secret_length) f(e);
+        }
+        const std::vector<std::string>* fixed_ = nullptr;
+        std::array<std::shared_ptr<const std::string>, tokens_kept> tokens_{};
+        std::span<const std::string_view> extra_;
+        std::size_t shortest_ = SIZE_MAX;
+    };
+
+    // Set before the client serves calls; then only read.
     void add_fixed(std::string s) {
         if (s.size() < min_secret_length) return;
         note_length(s.size());
@@ -44,33 +85,28 @@ public:
     void add_token(const std::string& t) {
         if (t.size() < min_secret_length) return;
         note_length(t.size());
+        auto p = std::make_shared<const std::string>(t);
         std::lock_guard lock(mutex_);
-        tokens_.push_back(t);
-        if (tokens_.size() > 4) tokens_.pop_front();
+        tokens_[next_++ % tokens_kept] = std::move(p);
     }
 
-    void scrub(std::span<const std::string_view> extra, diagnostics& d) const {
-        scrub(extra, d.codef_code, d.codef_message, d.transaction_id, d.detail);
-    }
-    // The length of the shortest secret looked for: a shorter text holds none.
-    std::size_t shortest(std::span<const std::string_view> extra) const {
-        std::size_t n = shortest_.load(std::memory_order_relaxed);
+    snapshot take(std::span<const std::string_view> extra) const {
+        snapshot s;
+        s.fixed_ = &fixed_;
+        s.extra_ = extra;
+        s.shortest_ = shortest_.load(std::memory_order_relaxed);
         for (const auto e : extra)
-            if (e.size() >= min_secret_length) n = std::min(n, e.size());
-        return n;
+            if (e.size() >= min_secret_length) s.shortest_ = std::min(s.shortest_, e.size());
+        std::lock_guard lock(mutex_);
+        s.tokens_ = tokens_;
+        return s;
     }
 
     // Redacts the client's secrets and extra (a call's passwords) from each text.
     template <class... Texts>
     void scrub(std::span<const std::string_view> extra, Texts&... texts) const {
-        // Most texts (a result message such as "성공") are shorter than any secret: done.
-        const std::size_t n = shortest(extra);
-        if (((texts.size() < n) && ...)) return;
-        std::vector<std::string_view> all(fixed_.begin(), fixed_.end());
-        all.insert(all.end(), extra.begin(), extra.end());
-        std::lock_guard lock(mutex_);
-        all.insert(all.end(), tokens_.begin(), tokens_.end());
-        (redact(texts, all), ...);
+        const snapshot s = take(extra);
+        (s.redact(texts), ...);
     }
 
 private:
@@ -81,9 +117,10 @@ private:
     }
 
     std::atomic<std::size_t> shortest_{SIZE_MAX};
-    std::vector<std::string> fixed_; // set before the client serves calls, then only read
+    std::vector<std::string> fixed_;
     mutable std::mutex mutex_;
-    std::deque<std::string> tokens_;
+    std::array<std::shared_ptr<const std::string>, tokens_kept> tokens_{};
+    std::size_t next_ = 0;
 };
 
 } // namespace codef::detail
