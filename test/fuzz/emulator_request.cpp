@@ -108,15 +108,17 @@ void check_reply(std::string_view target, const reply& rep) {
     }
 }
 
-// decode_params reads what it reads the same raw and percent-encoded.
+// decode_params reads a JSON text the same raw and percent-encoded. (Not the same as what it
+// read first: Boost.JSON 1.81 reads a long number to a double that its shortest form does not
+// give back exactly.)
 void check_decode_params(std::string_view body) {
     const auto params = decode_params(body);
     if (!params) return;
     const std::string json = boost::json::serialize(*params);
     const auto raw = decode_params(json);
-    CODEF_FUZZ_CHECK(raw && *raw == *params);
+    CODEF_FUZZ_CHECK(raw.has_value());
     const auto encoded = decode_params(detail::percent_encode(json));
-    CODEF_FUZZ_CHECK(encoded && *encoded == *params);
+    CODEF_FUZZ_CHECK(encoded && *encoded == *raw);
 }
 
 } // namespace
