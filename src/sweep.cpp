@@ -214,8 +214,11 @@ std::optional<std::string> json_unescape(std::string_view text) {
     std::string quoted;
     quoted.reserve(text.size() + 2);
     (quoted += '"').append(text) += '"';
+    // The sink writes an id's bytes as they are, UTF-8 or not (json::serialize does not check).
+    json::parse_options opts;
+    opts.allow_invalid_utf8 = true;
     boost::system::error_code ec;
-    const json::value v = json::parse(quoted, ec);
+    const json::value v = json::parse(quoted, ec, {}, opts);
     if (ec || !v.is_string()) return std::nullopt;
     return std::string(v.get_string());
 }
