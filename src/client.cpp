@@ -1,5 +1,6 @@
-// codef::client: a call is one coroutine on a strand of its own; the pools and the token live on
-// the client's state strand.
+// codef::client: a call is one coroutine, on a strand of its own or on the caller's executor
+// (config::thread_safe); the pools are guarded by mutexes, the token by the refresher's strand
+// (visited only when a token must be waited for).
 #include <codef/client.hpp>
 
 #include "detail/call_fsm.hpp"
@@ -11,11 +12,15 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <cctype>
+#include <charconv>
 #include <random>
 
 namespace asio = boost::asio;
@@ -155,13 +160,17 @@ client_impl::client_impl(asio::any_io_executor ex, config cfg,
     if (!cfg_.clock) cfg_.clock = [] { return wall_clock::now(); };
     connection_pool::settings api_settings{cfg_.max_connections, cfg_.idle_timeout,
                                            cfg_.connect_timeout, cfg_.max_reply_bytes};
-    api_pool_ = std::make_shared<connection_pool>(
-        strand_, ex_, tls_, std::make_shared<origin>(api_ep_), api_settings, counters_);
+    // One origin when the token endpoint is the API's host and port (the emulator; a gateway):
+    // the token connection's TLS session then resumes the first API connections.
+    auto api_origin = std::make_shared<origin>(api_ep_);
+    const bool shared = oauth_ep_.host == api_ep_.host && oauth_ep_.port == api_ep_.port;
+    api_pool_ = std::make_shared<connection_pool>(ex_, tls_, api_origin, api_settings, counters_);
     // One token request at a time; a second connection covers a stale first one.
     connection_pool::settings oauth_settings = api_settings;
     oauth_settings.max_connections = 2;
     oauth_pool_ = std::make_shared<connection_pool>(
-        strand_, ex_, tls_, std::make_shared<origin>(oauth_ep_), oauth_settings, counters_);
+        ex_, tls_, shared ? api_origin : std::make_shared<origin>(oauth_ep_), oauth_settings,
+        counters_);
     const std::string credential = base64_encode(cfg_.client_id + ":" + cfg_.client_secret);
     secrets_.add_fixed(cfg_.client_secret);
     secrets_.add_fixed(cfg_.client_id + ":" + cfg_.client_secret);
@@ -171,6 +180,7 @@ client_impl::client_impl(asio::any_io_executor ex, config cfg,
         make_post(oauth_ep_, oauth_ep_.path.empty() ? "/" : oauth_ep_.path, "Basic " + credential,
                   "application/x-www-form-urlencoded", std::string(token_body))
             .value();
+    api_headers_ = fixed_post_headers(api_ep_, "application/json").value();
 }
 
 void client_impl::start() {
@@ -218,12 +228,14 @@ asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point
     for (call_fsm::action a = fsm.on_token(true, 0);;) {
         switch (a.what) {
         case call_fsm::step::get_token: // not asked for without a reissue
-        case call_fsm::step::exchange:
+        case call_fsm::step::exchange: {
             if (a.fresh) counters_->stale_retries.fetch_add(1, std::memory_order_relaxed);
             token_requests_.fetch_add(1, std::memory_order_relaxed);
-            x = co_await oauth_pool_->send(token_request_, deadline, a.fresh);
+            const std::string_view request[] = {token_request_};
+            x = co_await oauth_pool_->send(request, deadline, a.fresh);
             a = fsm.on_exchange(report_of(x), steady_clock::now());
             break;
+        }
         case call_fsm::step::backoff:
             retries_.fetch_add(1, std::memory_order_relaxed);
             co_await sleep_for(a.delay);
@@ -244,6 +256,8 @@ asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point
                 t.expires_at =
                     token_expiry(reply->expires_in, jwt_exp(reply->access_token), t.issued_at);
                 t.value = std::move(reply->access_token);
+                // parse_token_reply refused a token that is not a valid field value.
+                t.authorization = "Authorization: Bearer " + t.value + "\r\n";
                 co_return t;
             }
             failure f = exchange_failure(x, "token request to " + oauth_ep_.host_header);
@@ -266,10 +280,14 @@ asio::awaitable<result<response>> client_impl::call(std::string path, boost::jso
         extra.push_back(s.reveal());
     result<response> r = make_failure(client_errc::shut_down);
     try {
-        r = co_await asio::co_spawn(
-            asio::make_strand(ex_),
-            call_on_strand(std::move(path), std::move(params), opts, two_way_follow_up),
-            asio::use_awaitable);
+        if (needs_own_strand(co_await asio::this_coro::executor))
+            r = co_await asio::co_spawn(
+                call_executor(),
+                call_on_strand(std::move(path), std::move(params), opts, two_way_follow_up),
+                asio::use_awaitable);
+        else
+            r = co_await call_on_strand(std::move(path), std::move(params), opts,
+                                        two_way_follow_up);
     } catch (const boost::system::system_error& e) {
         r = make_failure(e.code());
     }
@@ -283,6 +301,21 @@ asio::awaitable<result<response>> client_impl::call(std::string path, boost::jso
     failure f = r.get_failure();
     secrets.redact(f.diag);
     co_return f;
+}
+
+bool client_impl::needs_own_strand(const asio::any_io_executor& caller) const {
+    // A call is one coroutine: on a strand, or on a single thread, its steps never overlap.
+    if (!cfg_.thread_safe) return false;
+    return !caller.target<asio::strand<asio::io_context::executor_type>>() &&
+           !caller.target<asio::strand<asio::any_io_executor>>();
+}
+
+asio::any_io_executor client_impl::call_executor() const {
+    // A strand of the io_context's own executor fits in any_io_executor's small buffer; one of
+    // any_io_executor would be allocated at every copy the call makes.
+    if (const auto* io = ex_.target<asio::io_context::executor_type>())
+        return asio::make_strand(*io);
+    return asio::make_strand(ex_);
 }
 
 retry_class client_impl::classify(std::string_view path, bool two_way_follow_up,
@@ -304,8 +337,9 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
     if (auto ok = two_way_follow_up ? check_two_way_follow_up(params) : check_plain_call(params);
         !ok)
         co_return ok.get_failure();
-    const std::string target = api_ep_.path + path;
     const std::string body = percent_encode(boost::json::serialize(params));
+    char length[24];
+    const auto length_end = std::to_chars(length, length + sizeof length, body.size()).ptr;
     const retry_class rc = classify(path, two_way_follow_up, opts.retry_class);
     const std::string what = "POST " + path;
 
@@ -324,11 +358,20 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
             break;
         }
         case call_fsm::step::exchange: {
-            auto request =
-                make_post(api_ep_, target, "Bearer " + tok->value, "application/json", body);
-            if (!request) co_return request.get_failure();
+            // Gathered by the connection into the buffer it keeps: nothing is copied here.
+            // check_path vetted the path; the rest was vetted when made.
+            const std::string_view request[] = {"POST ",
+                                                api_ep_.path,
+                                                path,
+                                                " HTTP/1.1\r\n",
+                                                api_headers_,
+                                                tok->authorization,
+                                                "Content-Length: ",
+                                                {length, length_end},
+                                                "\r\n\r\n",
+                                                body};
             if (a.fresh) counters_->stale_retries.fetch_add(1, std::memory_order_relaxed);
-            x = co_await api_pool_->send(*request, deadline, a.fresh);
+            x = co_await api_pool_->send(request, deadline, a.fresh);
             a = fsm.on_exchange(report_of(x), steady_clock::now());
             break;
         }

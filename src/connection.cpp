@@ -3,7 +3,6 @@
 #include "detail/connection.hpp"
 
 #include "detail/field_value.hpp"
-#include "detail/http_serialize.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -14,16 +13,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/stream_traits.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -86,6 +83,9 @@ result<std::shared_ptr<asio::ssl::context>> make_tls_context(const config& cfg) 
         ctx->add_certificate_authority(asio::buffer(cfg.ca_pem), ec);
         if (ec) return make_failure(client_errc::invalid_config, "ca_pem: not a PEM certificate");
     }
+    // OpenSSL's read and write buffers (about 17 KiB each) go back to the heap whenever they are
+    // empty: thousands of connections waiting on a slow server would otherwise hold them all.
+    SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_session_cache_mode(native,
                                    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(native, &on_new_session);
@@ -148,24 +148,36 @@ origin::resolve(steady_clock::time_point deadline) {
 
 // ---------------------------------------------------------------------------------------------
 
+result<std::string> fixed_post_headers(const endpoint& ep, std::string_view content_type) {
+    // A value with CR or LF would add headers, or a request, of its own.
+    if (!is_field_value(ep.host_header) || !is_field_value(content_type))
+        return make_failure(protocol_errc::bad_header, "Host or Content-Type: not a valid value");
+    std::string h;
+    h.append("Host: ").append(ep.host_header).append("\r\n");
+    h.append("Accept: application/json\r\n");
+    h.append("Content-Type: ").append(content_type).append("\r\n");
+    h.append("User-Agent: codef-cpp/0.1\r\n");
+    return h;
+}
+
 result<std::string> make_post(const endpoint& ep, std::string_view target,
                               std::string_view authorization, std::string_view content_type,
                               std::string body) {
-    // Beast writes values as given: one with CR or LF would add headers, or a request, of its own.
     if (!is_field_value(authorization))
         return make_failure(protocol_errc::bad_header,
                             "Authorization: not a valid header field value");
-    if (!is_field_value(ep.host_header) || !is_field_value(content_type))
-        return make_failure(protocol_errc::bad_header, "Host or Content-Type: not a valid value");
-    http::request<http::string_body> req{http::verb::post, target, 11};
-    req.set(http::field::host, ep.host_header);
-    req.set(http::field::authorization, authorization);
-    req.set(http::field::accept, "application/json");
-    req.set(http::field::content_type, content_type);
-    req.set(http::field::user_agent, "codef-cpp/0.1");
-    req.body() = std::move(body);
-    req.prepare_payload();
-    return serialize(req);
+    if (target.empty() || !std::all_of(target.begin(), target.end(), [](char c) {
+            return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
+        }))
+        return make_failure(protocol_errc::bad_header, "the target: not a plain request target");
+    auto fixed = fixed_post_headers(ep, content_type);
+    if (!fixed) return fixed.get_failure();
+    std::string r;
+    r.append("POST ").append(target).append(" HTTP/1.1\r\n").append(*fixed);
+    r.append("Authorization: ").append(authorization).append("\r\n");
+    r.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
+    r.append(body);
+    return r;
 }
 
 error_code normalize_error(error_code ec, steady_clock::time_point deadline) {
@@ -269,7 +281,7 @@ asio::awaitable<result<std::monostate>> connection::connect(steady_clock::time_p
     co_return std::monostate{};
 }
 
-asio::awaitable<exchange_result> connection::exchange(const std::string& request,
+asio::awaitable<exchange_result> connection::exchange(std::span<const std::string_view> parts,
                                                       steady_clock::time_point deadline,
                                                       std::size_t max_reply) {
     exchange_result out;
@@ -277,12 +289,17 @@ asio::awaitable<exchange_result> connection::exchange(const std::string& request
         out.ec = transport_errc::connection_closed;
         co_return out;
     }
+    request_.clear();
+    for (std::string_view p : parts)
+        request_.append(p);
     state_.on_send_started();
     auto& tcp_layer = beast::get_lowest_layer(*stream_);
     tcp_layer.expires_at(deadline);
     auto [wec, written] =
-        co_await asio::async_write(*stream_, asio::buffer(request), tuple_awaitable);
+        co_await asio::async_write(*stream_, asio::buffer(request_), tuple_awaitable);
     out.request_sent = written > 0;
+    // An account change with certificate files can be megabytes: not kept for the next request.
+    if (request_.capacity() > 64 * 1024) std::string().swap(request_);
     if (wec) {
         state_.on_error();
         out.ec = normalize_error(wec, deadline);

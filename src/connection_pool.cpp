@@ -1,19 +1,19 @@
-// The pool's shell: runs pool_state on the strand, parks waiters, closes what pool_state says.
+// The pool's shell: runs pool_state under its mutex, parks waiters, closes what pool_state says.
 #include "detail/connection_pool.hpp"
 
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace asio = boost::asio;
 
 namespace codef::detail {
 
-connection_pool::connection_pool(strand_type strand, asio::any_io_executor io,
-                                 std::shared_ptr<asio::ssl::context> tls, std::shared_ptr<origin> o,
-                                 settings s, std::shared_ptr<pool_counters> counters)
-    : strand_(std::move(strand))
-    , io_(std::move(io))
+connection_pool::connection_pool(asio::any_io_executor io, std::shared_ptr<asio::ssl::context> tls,
+                                 std::shared_ptr<origin> o, settings s,
+                                 std::shared_ptr<pool_counters> counters)
+    : io_(std::move(io))
     , tls_(std::move(tls))
     , origin_(std::move(o))
     , settings_(s)
@@ -35,79 +35,105 @@ void connection_pool::lease::give_back() {
     pool_->put_back(std::move(conn_), reusable);
 }
 
+connection_pool::waiter_ptr connection_pool::hand_over(std::uint64_t id, grant g) {
+    auto it = waiters_.find(id);
+    // pool_state only names queued waiters, and every queued waiter is in the map.
+    waiter_ptr w = std::move(it->second);
+    waiters_.erase(it);
+    w->handed.emplace(std::move(g));
+    return w;
+}
+
+void connection_pool::wake(const waiter_ptr& w) {
+    // On the waiter's executor, where its wait was started: never concurrent with it.
+    asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+}
+
 void connection_pool::put_back(std::unique_ptr<connection> c, bool reusable) {
-    asio::post(strand_, [self = shared_from_this(), c = std::move(c), reusable]() mutable {
-        if (!reusable || self->state_.closed()) c->close();
-        const bool keep = reusable && !self->state_.closed();
-        auto handover = self->state_.release(keep ? std::optional(std::move(c)) : std::nullopt,
-                                             keep, steady_clock::now());
-        if (handover) {
-            auto it = self->waiters_.find(handover->first);
-            // pool_state only names queued waiters, and every queued waiter is in the map.
-            it->second->wake(std::move(handover->second));
-            self->waiters_.erase(it);
-        }
-    });
+    waiter_ptr woken;
+    {
+        std::lock_guard lock(mutex_);
+        const bool keep = reusable && !state_.closed();
+        auto handover = state_.release(keep ? std::optional(std::move(c)) : std::nullopt, keep,
+                                       steady_clock::now());
+        if (handover) woken = hand_over(handover->first, std::move(handover->second));
+    }
+    // Not kept: still ours, closed where it was used.
+    if (c) c->close();
+    if (woken) wake(woken);
 }
 
 void connection_pool::close() {
-    asio::post(strand_, [self = shared_from_this()] {
-        auto [conns, ws] = self->state_.close();
-        for (auto& c : conns)
-            c->close();
-        for (auto id : ws) {
-            auto it = self->waiters_.find(id);
-            if (it != self->waiters_.end()) {
-                it->second->wake(grant{grant::kind::wait, std::nullopt}); // "wait" means: closed
-                self->waiters_.erase(it);
-            }
-        }
-    });
+    std::vector<std::unique_ptr<connection>> idle;
+    std::vector<waiter_ptr> woken;
+    {
+        std::lock_guard lock(mutex_);
+        auto [conns, ws] = state_.close();
+        idle = std::move(conns);
+        for (auto id : ws)
+            woken.push_back(hand_over(id, grant{grant::kind::wait, std::nullopt})); // "closed"
+    }
+    for (auto& c : idle)
+        c->close(); // idle: no operation of theirs is pending
+    for (auto& w : woken)
+        wake(w);
 }
 
 asio::awaitable<result<connection_pool::lease>>
 connection_pool::acquire(steady_clock::time_point deadline) {
-    co_return co_await asio::co_spawn(strand_, acquire_on_strand(deadline), asio::use_awaitable);
-}
-
-asio::awaitable<result<connection_pool::lease>>
-connection_pool::acquire_on_strand(steady_clock::time_point deadline) {
-    auto self = shared_from_this();
-    if (state_.closed()) co_return make_failure(client_errc::shut_down);
-    const std::uint64_t id = next_waiter_++;
     std::vector<std::unique_ptr<connection>> expired;
-    grant g = state_.acquire(steady_clock::now(), id, expired);
+    std::optional<grant> g;
+    waiter_ptr w;
+    std::uint64_t id = 0;
+    const auto ex = co_await asio::this_coro::executor; // does not suspend
+    {
+        std::lock_guard lock(mutex_);
+        if (state_.closed()) co_return make_failure(client_errc::shut_down);
+        id = next_waiter_++;
+        g = state_.acquire(steady_clock::now(), id, expired);
+        if (g->what == grant::kind::wait) {
+            w = std::make_shared<waiter>(ex, deadline);
+            waiters_.emplace(id, w);
+        }
+    }
     for (auto& c : expired)
         c->close();
 
-    if (g.what == grant::kind::wait) {
-        parked<grant> p(strand_, deadline);
-        waiters_.emplace(id, &p);
-        const park_end end = co_await p.wait();
-        if (end != park_end::woken) {
-            waiters_.erase(id);
-            state_.cancel_wait(id);
-            if (end == park_end::cancelled) co_return make_failure(asio::error::operation_aborted);
+    if (w) {
+        auto [ec] = co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        {
+            std::lock_guard lock(mutex_);
+            if (w->handed) {
+                g = std::move(w->handed);
+            } else {
+                waiters_.erase(id);
+                state_.cancel_wait(id);
+                g.reset();
+            }
+        }
+        if (!g) {
+            if (ec == asio::error::operation_aborted)
+                co_return make_failure(asio::error::operation_aborted);
             co_return make_failure(transport_errc::timeout,
                                    "waiting for a connection to " + origin_->ep().host_header);
         }
-        g = std::move(*p.value());
-        if (g.what == grant::kind::wait) co_return make_failure(client_errc::shut_down);
+        if (g->what == grant::kind::wait) co_return make_failure(client_errc::shut_down);
     }
-    if (g.what == grant::kind::reuse) {
+    if (g->what == grant::kind::reuse) {
         // Closed by the server while it sat idle: found now, before a request is written to it,
         // rather than by a failed write or read. The slot is kept; send() connects afresh.
-        if ((*g.conn)->peer_gone()) {
-            (*g.conn)->close();
+        if ((*g->conn)->peer_gone()) {
+            (*g->conn)->close();
             counters_->stale_detected.fetch_add(1, std::memory_order_relaxed);
         }
-        co_return lease(self, std::move(*g.conn));
+        co_return lease(shared_from_this(), std::move(*g->conn));
     }
-    co_return lease(self, new_connection());
+    co_return lease(shared_from_this(), new_connection());
 }
 
-asio::awaitable<exchange_result>
-connection_pool::send(const std::string& request, steady_clock::time_point deadline, bool fresh) {
+asio::awaitable<exchange_result> connection_pool::send(std::span<const std::string_view> parts,
+                                                       steady_clock::time_point deadline,
+                                                       bool fresh) {
     auto l = co_await acquire(deadline);
     if (!l) {
         exchange_result r;
@@ -132,7 +158,7 @@ connection_pool::send(const std::string& request, steady_clock::time_point deadl
         if (c.resumed()) counters_->tls_resumed.fetch_add(1, std::memory_order_relaxed);
     }
     const bool reused = c.state().requests_served() > 0;
-    auto x = co_await c.exchange(request, deadline, settings_.max_reply_bytes);
+    auto x = co_await c.exchange(parts, deadline, settings_.max_reply_bytes);
     x.reused = reused;
     if (!x.ec) l->give_back(); // else the lease drops the connection on its way out
     co_return x;

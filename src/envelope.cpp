@@ -8,9 +8,10 @@
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <atomic>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <optional>
@@ -26,36 +27,120 @@ std::string string_field(const boost::json::object& o, std::string_view key) {
     return boost::json::serialize(*v);
 }
 
-// Counts what a parse allocates, its temporaries included, and refuses past a limit. Once the
-// parse is done the limit is lifted: the caller may grow the value as it likes. The budget lives
-// apart from the resource, which Boost.JSON wraps where we cannot reach it.
+// What a parse may take, its temporaries included; refused past the limit. Once the parse is
+// done, the caller may grow the value as it likes.
 struct budget {
     explicit budget(std::size_t limit) noexcept
         : limit(limit) {}
-    std::atomic<std::size_t> used{0};
-    std::atomic<std::size_t> limit;
+    std::size_t used = 0;
+    std::size_t limit;
+
+    struct exhausted : std::bad_alloc {};
+    void take(std::size_t n) {
+        if (n > limit || used > limit - n) throw exhausted();
+        used += n;
+    }
 };
 
-class budget_resource final : public boost::json::memory_resource {
+// The memory of one parsed reply: while parsing, carved from blocks that double in size, so that
+// a reply of a few hundred nodes costs two or three allocations instead of one per string, object
+// and array. Once the parse is done (finish) the blocks never change: what the caller allocates
+// after that (editing the value) comes from the heap and goes back to it, and what is released
+// inside a block waits for the value's end. The blocks are only read after finish, so a value may
+// be copied and edited as a default-storage value may (one value, one thread at a time).
+class reply_arena final : public boost::json::memory_resource {
 public:
-    struct exhausted : std::bad_alloc {};
+    // Boost.JSON's shared resource holds the arena as a member, out of reach through the
+    // storage_ptr: the arena tells its address through self.
+    reply_arena(std::size_t first_block, std::size_t limit, reply_arena** self) noexcept
+        : budget_(limit)
+        , next_block_(first_block) {
+        *self = this;
+    }
+    ~reply_arena() override {
+        while (blocks_) {
+            block* b = blocks_;
+            blocks_ = b->next;
+            ::operator delete(b);
+        }
+    }
+    reply_arena(const reply_arena&) = delete;
+    reply_arena& operator=(const reply_arena&) = delete;
 
-    explicit budget_resource(std::shared_ptr<budget> b) noexcept
-        : b_(std::move(b)) {}
+    budget& allowance() noexcept { return budget_; }
+    void finish() noexcept { parsing_ = false; }
+
+private:
+    struct alignas(std::max_align_t) block {
+        block* next;
+        std::size_t size;
+    };
+
+    void* do_allocate(std::size_t n, std::size_t align) override {
+        // As Boost.JSON's default resource: nothing it allocates needs more than new's alignment.
+        if (!parsing_) return ::operator new(n);
+        if (void* p = carve(n, align)) return p;
+        // A block big enough for n at any alignment, at least the next size in the series.
+        const std::size_t need = n + align + sizeof(block);
+        if (need < n) throw budget::exhausted();
+        std::size_t size = std::max(next_block_, need);
+        if (budget_.limit - std::min(budget_.used, budget_.limit) < size) size = need;
+        budget_.take(size);
+        auto* b = static_cast<block*>(::operator new(size));
+        b->next = blocks_;
+        b->size = size;
+        blocks_ = b;
+        cur_ = reinterpret_cast<unsigned char*>(b + 1);
+        end_ = reinterpret_cast<unsigned char*>(b) + size;
+        next_block_ = std::min<std::size_t>(size * 2, std::size_t{1} << 30);
+        return carve(n, align);
+    }
+    void* carve(std::size_t n, std::size_t align) noexcept {
+        if (!cur_) return nullptr;
+        const auto at = reinterpret_cast<std::uintptr_t>(cur_);
+        const std::uintptr_t aligned = (at + align - 1) & ~(std::uintptr_t{align} - 1);
+        const auto room = static_cast<std::size_t>(end_ - cur_);
+        if (aligned - at > room || n > room - (aligned - at)) return nullptr;
+        cur_ = reinterpret_cast<unsigned char*>(aligned) + n;
+        return reinterpret_cast<void*>(aligned);
+    }
+    void do_deallocate(void* p, std::size_t, std::size_t) override {
+        const auto at = reinterpret_cast<std::uintptr_t>(p);
+        for (const block* b = blocks_; b; b = b->next) {
+            const auto begin = reinterpret_cast<std::uintptr_t>(b);
+            if (at >= begin && at < begin + b->size) return; // freed with the arena
+        }
+        ::operator delete(p);
+    }
+    bool do_is_equal(const boost::json::memory_resource& other) const noexcept override {
+        return this == &other;
+    }
+
+    budget budget_;
+    std::size_t next_block_;
+    block* blocks_ = nullptr;
+    unsigned char* cur_ = nullptr;
+    unsigned char* end_ = nullptr;
+    bool parsing_ = true;
+};
+
+// The parser's temporaries (its value stack, past the first few kilobytes kept on the stack)
+// from the heap, counted against the same budget: for a body of tiny values they are as large as
+// the result.
+class temp_resource final : public boost::json::memory_resource {
+public:
+    explicit temp_resource(budget& b) noexcept
+        : b_(b) {}
 
 private:
     void* do_allocate(std::size_t n, std::size_t align) override {
-        const std::size_t before = b_->used.fetch_add(n, std::memory_order_relaxed);
-        if (before + n > b_->limit.load(std::memory_order_relaxed) || before + n < before) {
-            b_->used.fetch_sub(n, std::memory_order_relaxed);
-            throw exhausted();
-        }
+        b_.take(n);
         // As Boost.JSON's default resource: nothing it allocates needs more than new's alignment.
         (void)align;
         return ::operator new(n);
     }
     void do_deallocate(void* p, std::size_t n, std::size_t align) override {
-        b_->used.fetch_sub(n, std::memory_order_relaxed);
+        b_.used -= std::min(n, b_.used);
         (void)align;
         ::operator delete(p);
     }
@@ -63,7 +148,7 @@ private:
         return this == &other;
     }
 
-    std::shared_ptr<budget> b_;
+    budget& b_;
 };
 
 // Boost.JSON reads a number past a double's range as infinity, which JSON cannot write back.
@@ -130,10 +215,11 @@ result<boost::json::value> decode_body(std::string_view body, std::size_t max_me
         decoded = std::move(*d);
         json_text = decoded;
     }
-    // The parser's temporaries (its value stack) come from the budget too: for a body of tiny
-    // values they are as large as the result.
-    auto allowance = std::make_shared<budget>(max_memory);
-    auto sp = boost::json::make_shared_resource<budget_resource>(allowance);
+    // The value lives in an arena of its own; the first block holds a typical reply whole.
+    reply_arena* arena = nullptr;
+    auto sp = boost::json::make_shared_resource<reply_arena>(
+        std::clamp<std::size_t>(json_text.size() * 2, 1024, 64 * 1024), max_memory, &arena);
+    temp_resource temps(arena->allowance());
     boost::system::error_code ec;
     // Constructed from the parser's value, never assigned: an assignment between two memory
     // resources copies the whole tree.
@@ -141,16 +227,16 @@ result<boost::json::value> decode_body(std::string_view body, std::size_t max_me
     // As boost::json::parse does: the parser's first temporaries on the stack.
     unsigned char temp[4096];
     try {
-        boost::json::parser p(sp, {}, temp, sizeof temp);
+        boost::json::parser p(boost::json::storage_ptr(&temps), {}, temp, sizeof temp);
         p.reset(sp);
         p.write(json_text.data(), json_text.size(), ec);
         if (!ec) v.emplace(p.release());
-    } catch (const budget_resource::exhausted&) {
+    } catch (const budget::exhausted&) {
         return make_failure(protocol_errc::reply_too_large,
                             "the parsed reply would take more than " + std::to_string(max_memory) +
                                 " bytes (config.max_reply_memory)");
     }
-    allowance->limit.store(SIZE_MAX, std::memory_order_relaxed);
+    arena->finish();
     if (ec) return make_failure(protocol_errc::bad_json, ec.message());
     if (!all_finite(*v))
         return make_failure(protocol_errc::bad_json, "a number is out of range (not finite)");

@@ -70,6 +70,13 @@ struct config {
 
     retry_settings retry;
 
+    // true: calls may come from any threads. A call awaited from a coroutine on a strand runs
+    // there; any other call runs on a strand of its own (one hop there and one back). false: the
+    // caller promises that each awaiting coroutine's executor never runs two handlers at once (a
+    // single-threaded io_context, or a strand), and every call runs on it with no hop; calls on
+    // different threads are still safe then, as long as each is on such an executor.
+    bool thread_safe = true;
+
     // The wall clock the token expiry is judged by; empty: std::chrono::system_clock::now.
     std::function<std::chrono::system_clock::time_point()> clock;
 };

@@ -16,7 +16,9 @@ struct response {
     std::string message;        // result.message
     std::string extra_message;  // result.extraMessage
     std::string transaction_id; // result.transactionId (empty when absent)
-    boost::json::value data;    // an object for most products, an array for some; null if absent
+    // An object for most products, an array for some; null if absent. As parsed, it lives in a
+    // few blocks (data.storage()) freed with it; what an edit allocates comes from the heap.
+    boost::json::value data;
 
     // A business result other than CF-00000 is not an error of the call: check here.
     bool ok() const noexcept { return code == success_code; }

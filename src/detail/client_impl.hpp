@@ -25,7 +25,8 @@ public:
     void start();
     void shutdown();
 
-    // Runs the call on a strand of its own; completes on the awaiting coroutine's executor.
+    // Runs the call on a strand of its own (config::thread_safe) or on the caller's executor;
+    // completes on the awaiting coroutine's executor.
     // in_flight: the call's secrets besides those in params (plaintext passwords), redacted
     // from whatever the call hands back.
     boost::asio::awaitable<result<response>> call(std::string path, boost::json::object params,
@@ -47,12 +48,14 @@ private:
                                                             call_options opts,
                                                             bool two_way_follow_up);
     boost::asio::awaitable<result<token>> fetch_token(steady_clock::time_point deadline);
+    bool needs_own_strand(const boost::asio::any_io_executor& caller) const;
+    boost::asio::any_io_executor call_executor() const;
     static retry_class classify(std::string_view path, bool two_way_follow_up,
                                 idempotency requested);
 
     config cfg_;
     boost::asio::any_io_executor ex_;
-    boost::asio::strand<boost::asio::any_io_executor> strand_; // pools and token state
+    boost::asio::strand<boost::asio::any_io_executor> strand_; // the token state
     std::shared_ptr<boost::asio::ssl::context> tls_;
     std::optional<public_key> key_;
     endpoint api_ep_;
@@ -62,6 +65,7 @@ private:
     std::shared_ptr<connection_pool> oauth_pool_;
     std::shared_ptr<token_refresher> tokens_;
     std::string token_request_; // holds the Basic credential: never logged
+    std::string api_headers_;   // the API requests' header lines that never change
     secret_book secrets_;       // what is redacted from every text handed back
     retry_budget budget_;
     std::atomic<std::uint64_t> calls_{0};

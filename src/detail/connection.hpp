@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 
 typedef struct ssl_session_st SSL_SESSION;
@@ -70,8 +71,13 @@ struct exchange_result {
     std::string detail; // which step failed, when it was not the exchange itself
 };
 
-// Serializes a POST with Beast into the one buffer it leaves in. Every header value must be a
-// valid field value (RFC 9110 §5.5): otherwise protocol_errc::bad_header and nothing to send.
+// The header lines of a POST to ep that do not change from one request to the next (Host,
+// Accept, Content-Type, User-Agent), each ending in CRLF. Every value must be a valid field value
+// (RFC 9110 §5.5): otherwise protocol_errc::bad_header.
+result<std::string> fixed_post_headers(const endpoint& ep, std::string_view content_type);
+
+// A whole POST: its request line, fixed_post_headers, Authorization, Content-Length and body. The
+// target and authorization are checked like every header value.
 result<std::string> make_post(const endpoint& ep, std::string_view target,
                               std::string_view authorization, std::string_view content_type,
                               std::string body);
@@ -86,10 +92,12 @@ public:
     // session when there is one. A failed verification says why in the failure's detail
     // (expired, not yet valid, host name mismatch, unknown issuer, ...).
     boost::asio::awaitable<result<std::monostate>> connect(steady_clock::time_point deadline);
-    // Writes request in one write and reads the reply whole (up to max_reply bytes of body),
-    // passing over interim 1xx replies.
-    boost::asio::awaitable<exchange_result>
-    exchange(const std::string& request, steady_clock::time_point deadline, std::size_t max_reply);
+    // Writes the request (the concatenation of parts, gathered in a buffer the connection keeps
+    // for its whole life) in one write and reads the reply whole (up to max_reply bytes of
+    // body), passing over interim 1xx replies.
+    boost::asio::awaitable<exchange_result> exchange(std::span<const std::string_view> parts,
+                                                     steady_clock::time_point deadline,
+                                                     std::size_t max_reply);
     void close() noexcept;
     // For an idle connection about to be reused: true when the server has closed it (end of
     // stream) or sent something unasked (a TLS alert, stray bytes), so that it cannot carry a
@@ -106,6 +114,7 @@ private:
     std::shared_ptr<origin> origin_;
     std::optional<stream_type> stream_;
     boost::beast::flat_buffer buffer_; // the read buffer, for the connection's whole life
+    std::string request_;              // the write buffer, likewise
     connection_state state_;
     bool resumed_ = false;
     bool established_ = false; // the TLS handshake completed

@@ -14,6 +14,7 @@ using steady_clock = std::chrono::steady_clock;
 
 struct token {
     std::string value;
+    std::string authorization; // the request's header line: "Authorization: Bearer <value>\r\n"
     wall_clock::time_point expires_at;
     wall_clock::time_point issued_at; // when we received it, by our clock
     std::uint64_t generation = 0;     // 1 for the first token, +1 for each reissue

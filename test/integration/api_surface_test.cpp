@@ -260,7 +260,11 @@ BOOST_FIXTURE_TEST_CASE(too_many_wrong_answers_end_the_job, two_way_fixture) {
 
 BOOST_FIXTURE_TEST_CASE(a_pending_challenge_expires, two_way_fixture) {
     auto ch = challenge();
-    std::this_thread::sleep_for(400ms); // past the emulator's two_way_timeout of 300 ms
+    // The emulator started the job before its reply left; the job has expired once its steady
+    // clock (this process's) is past the reply's arrival plus two_way_timeout. Time passing is
+    // the condition itself: this waits exactly for it, no margin guessed.
+    const auto expired_by = std::chrono::steady_clock::now() + two_way_options().two_way_timeout;
+    std::this_thread::sleep_until(expired_by + 1ms);
     auto late = run(c.continue_two_way(ch, two_way_answer::code("123456")));
     const auto& r = std::get<response>(*late);
     BOOST_TEST(r.code == "CF-00007");

@@ -84,11 +84,15 @@ BOOST_AUTO_TEST_CASE(a_thousand_calls_pile_up_behind_a_held_token_reply) {
     hold.hold_token_replies = true;
     emu.apply(hold);
     client c(ioc.get_executor(), cfg());
-    auto results = codef::test::run_all(ioc, calls(c, 1000), 4, [&] {
-        BOOST_TEST(codef::test::eventually([&] { return emu.stats().token_requests == 1; }));
-        std::this_thread::sleep_for(50ms); // let the stragglers join the queue
-        emu.release_token_replies();
-    });
+    codef::test::spawned<error_code> pending(ioc, calls(c, 1000));
+    // Every call has started, the token request is held at the server, and nothing is left to
+    // run: every call waits in the refresher's queue.
+    codef::test::run_until_settled(
+        ioc, [&] { return c.stats().calls == 1000 && emu.stats().token_requests == 1; },
+        "1000 calls queued behind the held token request");
+    BOOST_TEST(!pending.done());
+    emu.release_token_replies();
+    auto results = pending.run(4);
     BOOST_TEST(succeeded(results) == 1000u);
     BOOST_TEST(emu.stats().token_requests == 1u);
     BOOST_TEST(c.stats().token_requests == 1u);
@@ -101,11 +105,15 @@ BOOST_AUTO_TEST_CASE(a_failed_refresh_reaches_every_waiter_then_a_later_call_suc
     down.hold_token_replies = true;
     emu.apply(down);
     client c(ioc.get_executor(), cfg());
-    auto results = codef::test::run_all(ioc, calls(c, 200), 4, [&] {
-        BOOST_TEST(codef::test::eventually([&] { return emu.stats().token_requests == 1; }));
-        std::this_thread::sleep_for(50ms); // let every call join the queue
-        emu.release_token_replies();
-    });
+    codef::test::spawned<error_code> pending(ioc, calls(c, 200));
+    // Every call waits in the refresher's queue before the failure is let through: a straggler
+    // would start a second refresh.
+    codef::test::run_until_settled(
+        ioc, [&] { return c.stats().calls == 200 && emu.stats().token_requests == 1; },
+        "200 calls queued behind the held token request");
+    BOOST_TEST(!pending.done());
+    emu.release_token_replies();
+    auto results = pending.run(4);
     BOOST_TEST(succeeded(results) == 0u);
     for (const auto& r : results)
         BOOST_TEST((r && *r == make_http_error(500)));
@@ -190,6 +198,10 @@ BOOST_AUTO_TEST_CASE(a_destroyed_client_cancels_its_stalled_token_request) {
         auto results = codef::test::run_all(ioc, calls(c, 100, quick));
         for (const auto& r : results)
             BOOST_TEST((r && *r == transport_errc::timeout));
+        // The refresh goes on without them, and stalls at the server.
+        codef::test::run_until(
+            ioc, [&] { return emu.stats().token_requests == 1; },
+            "the token request to reach the server");
         BOOST_TEST(emu.stats().token_requests == 1u);
     }
     // Nothing is left to run once the client is gone (the refresh would otherwise wait out

@@ -9,8 +9,6 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 namespace asio = boost::asio;
@@ -77,9 +75,17 @@ BOOST_AUTO_TEST_CASE(too_many_requests_waits_for_retry_after) {
         f.fail_status = 429;
         f.retry_after = 1;
     });
+    const auto start = std::chrono::steady_clock::now();
     auto r = list(c);
+    const auto waited = std::chrono::steady_clock::now() - start;
     BOOST_TEST(r.has_value());
     BOOST_TEST(c.stats().retries == 1u);
+    BOOST_TEST(emu.stats().api_requests == 2u);
+    // The retry waited the server's second, not the backoff (10 ms to 50 ms here): a lower bound.
+    BOOST_TEST(
+        std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() >= 1000,
+        "the call took " << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
+                         << " ms; Retry-After was 1 s");
     // A Retry-After beyond the deadline is not waited for: the 429 is the answer.
     inject([](auto& f) {
         f.fail_next = 1;
@@ -90,6 +96,68 @@ BOOST_AUTO_TEST_CASE(too_many_requests_waits_for_retry_after) {
     auto r2 = list(c, quick);
     BOOST_TEST(r2.error() == make_http_error(429));
     BOOST_TEST(r2.diag().http_status == 429);
+}
+
+BOOST_AUTO_TEST_CASE(the_retry_budget_bounds_retries_through_an_outage) {
+    // 1,280 inquiries, 32 at a time, and the first 600 requests to reach the server fail with a
+    // 503. Every failure is retryable and each call may make 4 attempts: unchecked, the calls that
+    // meet the outage would be sent again about 450 times. The client-wide budget allows the
+    // floor plus a tenth of the successes: about 90.
+    emulator fresh{[] {
+        emulator_options o;
+        o.seed_connected_ids = 4;
+        return o;
+    }()};
+    config x = fresh.client_config();
+    x.retry.max_attempts = 4;
+    x.retry.initial_backoff = 1ms;
+    x.retry.max_backoff = 4ms;
+    x.retry.budget_ratio = 0.1;
+    x.retry.budget_floor = 20;
+    x.max_connections = 16;
+    client c(ioc.get_executor(), x);
+    BOOST_TEST_REQUIRE(codef::test::run(ioc, c.try_token()).has_value());
+    fresh.apply([] {
+        emulator_faults f;
+        f.fail_next = 600;
+        f.fail_status = 503;
+        return f;
+    }());
+    constexpr int workers = 32, calls_each = 40;
+    std::vector<asio::awaitable<int>> tasks;
+    for (int w = 0; w < workers; ++w)
+        tasks.push_back([](client& c, int n) -> asio::awaitable<int> {
+            int answered = 0;
+            for (int i = 0; i < n; ++i) {
+                auto r = co_await c.try_request("/v1/account/connectedId-list", {});
+                if (r && r->ok())
+                    ++answered;
+                else if (r || r.error() != make_http_error(503))
+                    co_return -1;
+            }
+            co_return answered;
+        }(c, calls_each));
+    auto results = codef::test::run_all(ioc, std::move(tasks), 4);
+    std::uint64_t answered = 0;
+    for (const auto& r : results) {
+        BOOST_TEST_REQUIRE(r.has_value());
+        BOOST_TEST_REQUIRE(*r >= 0); // each call ends answered or in the injected 503
+        answered += static_cast<std::uint64_t>(*r);
+    }
+    const auto s = fresh.stats();
+    BOOST_TEST(s.faults_injected == 600u); // the outage was met in full
+    // The budget is earned by every exchange that succeeded: the calls answered and the token.
+    const std::uint64_t successes = answered + s.tokens_issued;
+    const std::uint64_t retries = c.stats().retries;
+    BOOST_TEST_MESSAGE("retries " << retries << ", successes " << successes);
+    BOOST_TEST(retries <= x.retry.budget_floor + x.retry.budget_ratio * successes,
+               "retries " << retries << " > floor " << x.retry.budget_floor << " + ratio "
+                          << x.retry.budget_ratio << " x successes " << successes);
+    // The floor is spent at once (the outage comes before any success): the budget limits
+    // retries, it does not turn them off.
+    BOOST_TEST(retries >= x.retry.budget_floor);
+    // Each retry is one more request at the server.
+    BOOST_TEST(s.api_requests == static_cast<std::uint64_t>(workers * calls_each) + retries);
 }
 
 BOOST_AUTO_TEST_CASE(retries_end_at_the_attempt_limit) {
@@ -181,7 +249,10 @@ BOOST_AUTO_TEST_CASE(a_client_that_is_gone_leaves_no_token_request_behind) {
         quick.timeout = 300ms;
         auto r = list(c, quick);
         BOOST_TEST(r.error() == transport_errc::timeout);
-        BOOST_TEST(emu.stats().token_requests == 1u);
+        // The refresh goes on without the call, and stalls at the server.
+        codef::test::run_until(
+            ioc, [&] { return emu.stats().token_requests == 1; },
+            "the token request to reach the server");
     }
     // The client is gone: its token request must not keep the io_context busy until
     // token_timeout. run_for returns early, stopped, only when no work is left.
@@ -319,17 +390,19 @@ BOOST_AUTO_TEST_CASE(the_pool_wait_counts_against_the_deadline) {
     call_options slow, quick;
     slow.timeout = 5s;
     quick.timeout = 200ms;
-    std::vector<asio::awaitable<result<response>>> tasks;
-    tasks.push_back(c.try_request("/v1/account/connectedId-list", {}, slow));
-    tasks.push_back([](client& c, call_options o) -> asio::awaitable<result<response>> {
-        asio::steady_timer t(co_await asio::this_coro::executor, 50ms); // the slow call goes first
-        co_await t.async_wait(asio::use_awaitable);
-        co_return co_await c.try_request("/v1/account/connectedId-list", {}, o);
-    }(c, quick));
-    auto results = codef::test::run_all(ioc, std::move(tasks), 1);
+    std::vector<asio::awaitable<result<response>>> first;
+    first.push_back(c.try_request("/v1/account/connectedId-list", {}, slow));
+    codef::test::spawned<result<response>> slow_call(ioc, std::move(first));
+    // The slow call holds the one connection: its request is at the server, the reply delayed.
+    codef::test::run_until(
+        ioc, [&] { return emu.stats().api_requests == 2; }, "the slow call to reach the server");
+    auto r = list(c, quick);
+    BOOST_TEST(r.error() == transport_errc::timeout);
+    BOOST_TEST(r.diag().detail.find("waiting for a connection") != std::string::npos);
+    auto results = slow_call.run(1);
+    BOOST_TEST_REQUIRE(results[0].has_value());
     BOOST_TEST(results[0]->has_value());
-    BOOST_TEST(results[1]->error() == transport_errc::timeout);
-    BOOST_TEST(results[1]->diag().detail.find("waiting for a connection") != std::string::npos);
+    BOOST_TEST(emu.stats().api_requests == 2u); // the quick call never reached the server
 }
 
 BOOST_AUTO_TEST_CASE(cancellation_through_a_slot_ends_a_call) {
@@ -337,15 +410,20 @@ BOOST_AUTO_TEST_CASE(cancellation_through_a_slot_ends_a_call) {
     BOOST_TEST(list(c).has_value());
     inject([](auto& f) { f.reply_delay = 5000ms; });
     asio::cancellation_signal cancel;
-    auto body = [&]() -> asio::awaitable<result<response>> {
-        asio::steady_timer t(co_await asio::this_coro::executor, 100ms);
-        t.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::terminal); });
-        co_return co_await asio::co_spawn(
-            ioc, c.try_request("/v1/account/connectedId-list", {}),
-            asio::bind_cancellation_slot(cancel.slot(), asio::use_awaitable));
-    };
-    auto r = codef::test::run(ioc, body());
-    BOOST_TEST((kind_of(r.error()) == error_kind::cancelled));
+    std::optional<result<response>> r;
+    asio::co_spawn(
+        ioc, c.try_request("/v1/account/connectedId-list", {}),
+        asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr, result<response> v) {
+            r.emplace(std::move(v));
+        }));
+    // Cancelled while its reply is awaited (this thread is the only one running ioc).
+    codef::test::run_until(
+        ioc, [&] { return emu.stats().api_requests == 2; }, "the call to reach the server");
+    BOOST_TEST(!r.has_value());
+    cancel.emit(asio::cancellation_type::terminal);
+    codef::test::run_until(
+        ioc, [&] { return r.has_value(); }, "the cancelled call to end");
+    BOOST_TEST((kind_of(r->error()) == error_kind::cancelled));
 }
 
 BOOST_AUTO_TEST_CASE(connection_close_is_honoured_and_sessions_resume) {
