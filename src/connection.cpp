@@ -114,8 +114,10 @@ origin::~origin() {
 
 SSL_SESSION* origin::session() const {
     std::lock_guard lock(mutex_);
-    if (session_) SSL_SESSION_up_ref(session_);
-    return session_;
+    // A copy for each connection: a TLS 1.3 client marks the session it resumed not resumable once
+    // a new ticket arrives, and a shared one would then send every connection opened meanwhile to
+    // a full handshake (a burst of a thousand resumed a quarter of its connections).
+    return session_ ? SSL_SESSION_dup(session_) : nullptr;
 }
 
 void origin::store_session(SSL_SESSION* s) {

@@ -46,7 +46,7 @@ public:
     boost::asio::awaitable<result<boost::asio::ip::tcp::resolver::results_type>>
     resolve(steady_clock::time_point deadline);
 
-    // The newest TLS session the server gave us (a reference the caller must free), or null.
+    // A copy of the newest TLS session the server gave us (the caller frees it), or null.
     SSL_SESSION* session() const;
     // Takes ownership of s.
     void store_session(SSL_SESSION* s);
