@@ -2,30 +2,42 @@
 # compare.sh: this library against its peers on one CODEF product path, over TLS, against the
 # emulator run as its own process on 127.0.0.1 (server and clients pinned to different cores
 # where there are two). Release build. The peers: wrk (the ceiling), a libcurl multi-interface
-# client in C, the official Node.js client easycodef-node, and aiohttp (which the official async
-# Python client is built on). All get the same path, the same JSON body, the same concurrency and
-# the same number of calls; each is run once per round, the rounds interleaved, and the report
-# gives medians.
+# client in C, the official Node.js client easycodef-node (as it is, and with Nagle's algorithm
+# turned off by a preloaded script: easycodef-node-nodelay), and aiohttp (which the official
+# async Python client is built on). All get the same path, the same JSON body, the same
+# concurrency, the same number of calls and the same CA (the emulator's alone); each is run once
+# per round, the rounds interleaved, and the report gives, for each client, the run with the
+# median rate (runs that failed left out) and the spread over the rounds.
 #
 #   benchmarks/compare.sh [options]
 #     --calls N              calls per steady run (20000)
 #     --concurrency C        calls in flight in steady runs (32)
 #     --rounds R             rounds of every scenario and client (5)
-#     --scenarios LIST       of throughput,storm,cold,callgrind,sweep (all of them)
-#     --clients LIST         of codef,wrk,curl_multi,easycodef-node,aiohttp (all of them)
+#     --scenarios LIST       of throughput,storm,cold,slow,callgrind,sweep (all of them)
+#     --clients LIST         of codef,wrk,curl_multi,easycodef-node,easycodef-node-nodelay,
+#                            aiohttp (all of them)
 #     --storm-calls N        calls per token-storm run (10000)
 #     --storm-concurrency C  calls in flight when the tokens are revoked (1000)
 #     --storm-after N        revoke once the emulator has seen N calls (2000)
 #     --callgrind-calls N    calls of the callgrind run (2000)
 #     --callgrind-concurrency C  its calls in flight (8)
 #     --sweep-ids N          connectedIds of the sweep scenario (1000000), one call each
-#     --run-timeout S        limit of any one client run, in seconds (600)
+#     --slow-sizes LIST      calls in flight (and connections) of the slow scenario (1000,10000)
+#     --slow-calls-factor F  calls of a slow run: F x its calls in flight (5)
+#     --slow-delay-ms MS     the slow emulator answers every API call after MS ms (1000)
+#     --slow-timeout S       limit of one slow run, in seconds (180)
+#     --slow-aiohttp-max N   aiohttp's slow runs only up to N calls in flight (1000): at 10,000,
+#                            on one core, its TLS handshakes (never resumed) outlast its own 30 s
+#                            call timeout, and nearly every call fails
+#     --run-timeout S        limit of any other client run, in seconds (600)
 #     --jobs N               compile jobs for the build (nproc)
 #     --no-build             use the binaries already in build/bench
-#   Writes benchmarks/results/compare.md and compare.png, and every run's raw output under
-#   benchmarks/results/raw/<time>/. Installs what it needs from Debian's packages and, for
+#     --out DIR              where the report goes (benchmarks/results)
+#   Writes DIR/compare.md and compare.png, and every run's raw output under DIR/raw/<time>/.
+#   Installs what it needs from Debian's packages and, for
 #   easycodef-node, from the npm registry (benchmarks/package.json, package-lock.json).
 set -euo pipefail
+caller_dir=$PWD
 cd "$(dirname "$0")/.."
 root=$PWD
 bench=$root/benchmarks
@@ -35,14 +47,21 @@ out_dir=$bench/results
 calls=20000
 concurrency=32
 rounds=5
-scenarios=throughput,storm,cold,callgrind,sweep
-clients=codef,wrk,curl_multi,easycodef-node,aiohttp
+all_scenarios=throughput,storm,cold,slow,callgrind,sweep
+all_clients=codef,wrk,curl_multi,easycodef-node,easycodef-node-nodelay,aiohttp
+scenarios=$all_scenarios
+clients=$all_clients
 storm_calls=10000
 storm_concurrency=1000
 storm_after=2000
 cg_calls=2000
 cg_concurrency=8
 sweep_ids=1000000
+slow_sizes=1000,10000
+slow_factor=5
+slow_delay_ms=1000
+slow_timeout=180
+slow_aiohttp_max=1000
 run_timeout=600
 jobs=$(nproc)
 build=1
@@ -71,20 +90,30 @@ while [ $# -gt 0 ]; do
         --callgrind-calls) number "$opt" "$2"; cg_calls=$2 ;;
         --callgrind-concurrency) number "$opt" "$2"; cg_concurrency=$2 ;;
         --sweep-ids) number "$opt" "$2"; sweep_ids=$2 ;;
+        --slow-sizes) slow_sizes=$2 ;;
+        --slow-calls-factor) number "$opt" "$2"; slow_factor=$2 ;;
+        --slow-delay-ms) number "$opt" "$2"; slow_delay_ms=$2 ;;
+        --slow-timeout) number "$opt" "$2"; slow_timeout=$2 ;;
+        --slow-aiohttp-max) number "$opt" "$2"; slow_aiohttp_max=$2 ;;
         --run-timeout) number "$opt" "$2"; run_timeout=$2 ;;
         --jobs) number "$opt" "$2"; jobs=$2 ;;
+        --out) out_dir=$(cd "$caller_dir" && mkdir -p "$2" && cd "$2" && pwd) ;;
         *) echo "compare.sh: unknown option $opt" >&2; usage >&2; exit 2 ;;
     esac
     shift 2
 done
 has() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
 for s in ${scenarios//,/ }; do
-    has throughput,storm,cold,callgrind,sweep "$s" || { echo "compare.sh: unknown scenario $s" >&2; exit 2; }
+    has "$all_scenarios" "$s" || { echo "compare.sh: unknown scenario $s" >&2; exit 2; }
 done
 for c in ${clients//,/ }; do
-    has codef,wrk,curl_multi,easycodef-node,aiohttp "$c" || { echo "compare.sh: unknown client $c" >&2; exit 2; }
+    has "$all_clients" "$c" || { echo "compare.sh: unknown client $c" >&2; exit 2; }
 done
+IFS=, read -ra slow_size_list <<<"$slow_sizes"
+[ ${#slow_size_list[@]} -gt 0 ] || { echo "compare.sh: --slow-sizes is empty" >&2; exit 2; }
+for n in "${slow_size_list[@]}"; do number --slow-sizes "$n"; done
 [ "$run_timeout" -ge 30 ] || { echo "compare.sh: --run-timeout must be at least 30" >&2; exit 2; }
+[ "$slow_timeout" -ge 30 ] || { echo "compare.sh: --slow-timeout must be at least 30" >&2; exit 2; }
 if has "$scenarios" storm && [ $((storm_calls - storm_after)) -lt "$storm_concurrency" ]; then
     echo "compare.sh: --storm-calls must leave at least --storm-concurrency calls after --storm-after" >&2
     exit 2
@@ -94,7 +123,9 @@ fi
 # What it needs. A Node.js from elsewhere (NodeSource's, say) brings its own npm, and Debian's
 # npm package would conflict with it: so each is asked for only where its command is missing.
 deps=(wrk gnuplot-nox python3 python3-aiohttp libcurl4-openssl-dev valgrind time util-linux curl)
-if has "$clients" easycodef-node; then
+node_clients=0
+if has "$clients" easycodef-node || has "$clients" easycodef-node-nodelay; then
+    node_clients=1
     command -v node >/dev/null || deps+=(nodejs)
     command -v npm >/dev/null || deps+=(npm)
 fi
@@ -123,7 +154,7 @@ if has "$clients" curl_multi && [ ! -x "$build_dir/benchmarks/curl_multi" ]; the
     clients=$(echo ",$clients," | sed 's/,curl_multi,/,/; s/^,//; s/,$//')
 fi
 
-if has "$clients" easycodef-node; then
+if [ "$node_clients" = 1 ]; then
     want=$(sed -n 's/.*"easycodef-node": *"\([^"]*\)".*/\1/p' "$bench/package.json")
     have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
         "$bench/node_modules/easycodef-node/package.json" 2>/dev/null || true)
@@ -171,8 +202,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A thousand calls in flight need a thousand sockets at each end.
+# A thousand calls in flight need a thousand sockets at each end, ten thousand ten thousand: the
+# limit is raised here, for the emulator and every client alike (they inherit it).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fd_limit=$(ulimit -n)
+if has "$scenarios" slow; then
+    keep=()
+    for n in "${slow_size_list[@]}"; do
+        if [ "$fd_limit" != unlimited ] && [ $((n + 256)) -gt "$fd_limit" ]; then
+            echo "compare.sh: $n calls in flight need more open files than the limit, $fd_limit: left out" >&2
+        else
+            keep+=("$n")
+        fi
+    done
+    slow_size_list=("${keep[@]+"${keep[@]}"}")
+fi
+
+# One CA source for every client: the emulator's CA, given to each, and nothing else. OpenSSL
+# (this library, libcurl) would also read the whole bundle that SSL_CERT_FILE names, and Node.js
+# the file NODE_EXTRA_CA_CERTS names; neither is wanted. The system's CA directory stays set for
+# OpenSSL (looked up by hash only when a chain needs a certificate the store lacks: never here).
+unset SSL_CERT_FILE SSL_CERT_DIR NIX_SSL_CERT_FILE NODE_EXTRA_CA_CERTS CURL_CA_BUNDLE
 
 cores=$(nproc)
 if [ "$cores" -gt 1 ]; then server_core=1 client_core=0; else server_core=0 client_core=0; fi
@@ -216,39 +266,58 @@ server_ticks() { # utime + stime of the whole emulator process
     echo $((f[11] + f[12]))
 }
 
-# client_cmd CLIENT CALLS CONCURRENCY: the command line, in cmd.
+# client_cmd SCENARIO CLIENT CALLS CONCURRENCY LIMIT: the command line, in cmd. Every client
+# holds its token when its timed window starts (wrk is handed one; the others ask for it before
+# the window) and makes no API call before it, so that opening its connections is inside the
+# window for all; in the cold scenario this library starts with nothing (--no-warmup), and its
+# first call asks for the token as the others' token request does.
 client_cmd() {
-    local client=$1 n=$2 c=$3
+    local scenario=$1 client=$2 n=$3 c=$4 limit=$5 node_pre=()
     case "$client" in
         codef)
             cmd=("$build_dir/benchmarks/throughput" --api-url "$api_url" --oauth-url "$oauth_url"
-                --ca-file "$ca" --path "$path" --calls "$n" --concurrency "$c" --json) ;;
+                --ca-file "$ca" --params-file "$raw/body.json" --path "$path" --calls "$n"
+                --concurrency "$c" --json)
+            [ "$scenario" != cold ] || cmd+=(--no-warmup) ;;
         wrk)
             # A fresh token each time: a storm run revokes every token issued before it.
-            cmd=(wrk -t 1 -c "$c" -d "$((run_timeout - 10))s" --timeout 30s
+            cmd=(wrk -t 1 -c "$c" -d "$((limit - 10))s" --timeout 30s
                 -s "$bench/peers/wrk_post.lua" "$api_url$path" -- "$n" "$raw/body.txt"
                 "$(emu token "$oauth_url")") ;;
         curl_multi)
             cmd=("$build_dir/benchmarks/curl_multi" --api-url "$api_url" --oauth-url "$oauth_url"
                 --ca-file "$ca" --body-file "$raw/body.txt" --path "$path" --calls "$n"
-                --concurrency "$c" --timeout "$run_timeout") ;;
-        easycodef-node)
-            cmd=(env NODE_EXTRA_CA_CERTS="$ca" node "$bench/peers/easycodef_node.js"
-                --api-url "$api_url" --oauth-url "$oauth_url" --public-key "$public_key"
-                --params-file "$raw/body.json" --path "$path" --calls "$n" --concurrency "$c") ;;
+                --concurrency "$c" --timeout "$((limit - 5))") ;;
+        easycodef-node | easycodef-node-nodelay)
+            [ "$client" = easycodef-node ] || node_pre=(--require "$bench/peers/node_nodelay.js")
+            cmd=(node "${node_pre[@]}" "$bench/peers/easycodef_node.js"
+                --api-url "$api_url" --oauth-url "$oauth_url" --ca-file "$ca"
+                --public-key "$public_key" --params-file "$raw/body.json" --path "$path"
+                --calls "$n" --concurrency "$c") ;;
         aiohttp)
             cmd=(/usr/bin/python3 "$bench/peers/aiohttp_client.py" --api-url "$api_url"
                 --oauth-url "$oauth_url" --ca-file "$ca" --body-file "$raw/body.txt"
-                --path "$path" --calls "$n" --concurrency "$c" --timeout "$run_timeout") ;;
+                --path "$path" --calls "$n" --concurrency "$c" --timeout "$((limit - 5))") ;;
     esac
 }
+
+# The emulator's peak RSS, per run: its high-water mark is reset before the run (clear_refs 5)
+# and read after it. Empty where the kernel does not allow it.
+reset_server_peak() { echo 5 >"/proc/$emulator_pid/clear_refs" 2>/dev/null || true; }
+server_peak_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$emulator_pid/status" 2>/dev/null || true; }
 
 # run_one SCENARIO CLIENT ROUND CALLS CONCURRENCY
 run_one() {
     local scenario=$1 client=$2 round=$3 n=$4 c=$5
-    local tag="$scenario-$client-r$round" rc=0 helper="" storm_file="" stats_file=""
-    client_cmd "$client" "$n" "$c"
+    local tag="$scenario-$client-r$round" rc=0 helper="" storm_file="" stats_file="" limit=$run_timeout
+    local delay_ms="" server_peak
+    if [ "$scenario" = slow ]; then
+        tag="$scenario-c$c-$client-r$round" limit=$slow_timeout delay_ms=$slow_delay_ms
+        emu faults "{\"reply_delay\": $slow_delay_ms}"
+    fi
+    client_cmd "$scenario" "$client" "$n" "$c" "$limit"
     [ "$scenario" = cold ] || emu reset
+    reset_server_peak
     local k0 t0 t1 k1 pid
     if [ "$scenario" = storm ]; then
         storm_file=$raw/$tag.storm.json
@@ -265,7 +334,7 @@ run_one() {
     fi
     k0=$(server_ticks)
     t0=$(date +%s%N)
-    timeout -k 5 "$run_timeout" taskset -c "$client_core" \
+    timeout -k 5 "$limit" taskset -c "$client_core" \
         /usr/bin/time -f '%e %U %S %M' -o "$raw/$tag.time" "${cmd[@]}" \
         >"$raw/$tag.out" 2>"$raw/$tag.err" &
     pid=$!
@@ -274,6 +343,7 @@ run_one() {
     wait "$pid" || rc=$?
     t1=$(date +%s%N)
     k1=$(server_ticks)
+    server_peak=$(server_peak_kib)
     untrack "$pid"
     if [ -n "$helper" ]; then
         wait "$helper" || echo "compare.sh: the storm helper failed ($tag)" >&2
@@ -283,17 +353,19 @@ run_one() {
         stats_file=$raw/$tag.stats.json
         emu stats >"$stats_file"
     fi
+    [ "$scenario" != slow ] || emu faults '{"reply_delay": 0}'
     "${PY[@]}" "$bench/lib/results.py" record "$runs" scenario="$scenario" client="$client" \
         round="$round" calls="$n" concurrency="$c" rc="$rc" wall_ns="$((t1 - t0))" \
         server_ticks="$((k1 - k0))" stdout="$raw/$tag.out" time_file="$raw/$tag.time" \
-        stats_file="$stats_file" storm_file="$storm_file"
+        stats_file="$stats_file" storm_file="$storm_file" delay_ms="$delay_ms" \
+        server_peak_kib="$server_peak"
 }
 
 # run_callgrind CLIENT CALLS CONCURRENCY: the client process alone under callgrind.
 run_callgrind() {
     local client=$1 n=$2 c=$3 rc=0 pid
     local tag="callgrind-$client-n$n"
-    client_cmd "$client" "$n" "$c"
+    client_cmd callgrind "$client" "$n" "$c" "$run_timeout"
     timeout -k 5 "$((run_timeout * 3))" taskset -c "$client_core" \
         valgrind --tool=callgrind --callgrind-out-file="$raw/$tag.callgrind" "${cmd[@]}" \
         >"$raw/$tag.out" 2>"$raw/$tag.err" &
@@ -325,6 +397,18 @@ for ((round = 1; round <= rounds; round++)); do
             esac
         done
     done
+    # The slow CODEF: every API reply after --slow-delay-ms, with as many calls in flight (and
+    # connections) as each size says. wrk is left out: it is the ceiling of a busy server, and
+    # here the server waits.
+    if has "$scenarios" slow; then
+        for size in "${slow_size_list[@]+"${slow_size_list[@]}"}"; do
+            for client in $(rotated "$round"); do
+                [ "$client" != wrk ] || continue
+                [ "$client" != aiohttp ] || [ "$size" -le "$slow_aiohttp_max" ] || continue
+                run_one slow "$client" "$round" "$((size * slow_factor))" "$size"
+            done
+        done
+    fi
 done
 
 # Instructions are counted, not timed: one run each is enough. The programs that valgrind can
@@ -391,6 +475,7 @@ versions=(
     "aiohttp=$(/usr/bin/python3 -c 'import aiohttp; print(aiohttp.__version__)' 2>/dev/null || echo -)"
     "g++=$(g++ -dumpfullversion 2>/dev/null || echo -)"
 )
+slow_json=$(IFS=,; echo "${slow_size_list[*]+"${slow_size_list[*]}"}")
 "${PY[@]}" - "$raw/meta.json" "${versions[@]}" <<EOF
 import json, sys
 meta = {
@@ -401,6 +486,9 @@ meta = {
     "calls": $calls, "concurrency": $concurrency, "rounds": $rounds,
     "storm_calls": $storm_calls, "storm_concurrency": $storm_concurrency,
     "storm_after": $storm_after, "sweep_ids": $sweep_ids,
+    "slow_sizes": [$slow_json], "slow_factor": $slow_factor,
+    "slow_delay_ms": $slow_delay_ms, "slow_aiohttp_max": $slow_aiohttp_max,
+    "slow_timeout": $slow_timeout, "fd_limit": "$fd_limit",
     "versions": dict(v.split("=", 1) for v in sys.argv[2:]),
 }
 json.dump(meta, open(sys.argv[1], "w"))

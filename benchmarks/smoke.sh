@@ -6,6 +6,12 @@
 set -euo pipefail
 build=${1:?usage: benchmarks/smoke.sh BUILD_DIR}
 "$build/benchmarks/throughput" --calls 200 --concurrency 8
+# The cold start's form: parameters given, no warm-up (the connectedId list takes none).
+params=$(mktemp)
+echo '{}' >"$params"
+"$build/benchmarks/throughput" --calls 1 --concurrency 1 --path /v1/account/connectedId-list \
+    --params-file "$params" --no-warmup --json
+rm -f "$params"
 
 if [ -x "$build/benchmarks/curl_multi" ] && [ -x "$build/codef-emulator" ]; then
     work=$(mktemp -d)

@@ -1,12 +1,23 @@
 // throughput: N calls at concurrency C against a CODEF emulator, and what they cost.
 //
 //   throughput [--calls N] [--concurrency C] [--threads T] [--max-connections M]
-//              [--path PATH] [--api-url URL --oauth-url URL --ca-file PEM] [--json]
+//              [--path PATH] [--api-url URL --oauth-url URL --ca-file PEM]
+//              [--params-file FILE [--no-warmup]] [--json]
 //
 // Without --api-url it starts an emulator in its own process (a smoke run: the figures then
 // include the server's work). benchmarks/run-throughput.sh runs the emulator as a separate,
 // pinned process instead. Prints calls/s, latency percentiles, CPU seconds, peak RSS, heap
 // allocations per call and the client's connection and token counters.
+//
+// What comes before the timed calls (the "warm-up"):
+//   - without --params-file, two calls (connectedId-list, account/list) that find the call's
+//     parameters: the token is issued and one connection is open when the timing starts;
+//   - with --params-file FILE (the parameters as a JSON object), the token alone, and no API
+//     call: what every client of benchmarks/compare.sh holds when its timing starts;
+//   - with --no-warmup as well, nothing: the first timed call asks for the token and opens the
+//     first connection (the cold start).
+// first_call_ms: from the program's start (a static initialised when the program is loaded,
+// before main) to the end of its first good timed call.
 #include <codef/client.hpp>
 #include <codef/emulator.hpp>
 
@@ -34,6 +45,13 @@
 namespace asio = boost::asio;
 namespace json = boost::json;
 using clock_type = std::chrono::steady_clock;
+
+namespace {
+// Initialised with the program's statics, before main: with the highest priority a program may
+// give (101), before the other C++ statics of the program and of the codef library it links; the
+// shared libraries (libstdc++, OpenSSL) are loaded and initialised before it.
+__attribute__((init_priority(101))) const clock_type::time_point program_start = clock_type::now();
+} // namespace
 
 // Heap allocations, counted by this program's own operator new (the benchmark binary only): what
 // a call costs in allocations, the figure the cost-per-call work is judged by. With the embedded
@@ -98,6 +116,8 @@ struct options {
     std::size_t max_connections = 0; // 0: the concurrency
     std::string path = "/v1/kr/bank/b/account/list";
     std::string api_url, oauth_url, ca_file;
+    std::string params_file;
+    bool warmup = true;
     bool json_out = false;
 };
 
@@ -105,8 +125,8 @@ struct options {
     std::cerr
         << "throughput: " << why << "\n"
         << "usage: throughput [--calls N] [--concurrency C] [--threads T] [--max-connections M]\n"
-           "                  [--path PATH] [--api-url URL --oauth-url URL --ca-file PEM] "
-           "[--json]\n";
+           "                  [--path PATH] [--api-url URL --oauth-url URL --ca-file PEM]\n"
+           "                  [--params-file FILE [--no-warmup]] [--json]\n";
     std::exit(2);
 }
 
@@ -127,6 +147,10 @@ options parse(int argc, char** argv) {
             o.json_out = true;
             continue;
         }
+        if (a == "--no-warmup") {
+            o.warmup = false;
+            continue;
+        }
         if (i + 1 >= argc) usage(a + " needs a value (or is unknown)");
         const char* v = argv[++i];
         if (a == "--calls")
@@ -145,10 +169,14 @@ options parse(int argc, char** argv) {
             o.oauth_url = v;
         else if (a == "--ca-file")
             o.ca_file = v;
+        else if (a == "--params-file")
+            o.params_file = v;
         else
             usage("unknown option " + a);
     }
     if (o.api_url.empty() != o.oauth_url.empty()) usage("--api-url and --oauth-url go together");
+    if (!o.warmup && o.params_file.empty())
+        usage("--no-warmup needs --params-file (finding the parameters takes calls)");
     return o;
 }
 
@@ -181,9 +209,23 @@ asio::awaitable<json::object> call_params(codef::client& c) {
     co_return p;
 }
 
+json::object read_params(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream text;
+    text << f.rdbuf();
+    if (!f) throw std::runtime_error("--params-file: cannot read " + path);
+    boost::system::error_code ec;
+    json::value v = json::parse(text.str(), ec);
+    if (ec || !v.is_object())
+        throw std::runtime_error("--params-file: " + path + " does not hold a JSON object");
+    return std::move(v.as_object());
+}
+
 struct run_state {
     std::atomic<std::size_t> next{0};
     std::atomic<std::size_t> errors{0};
+    // Nanoseconds from program_start to the end of the first good call; 0: none yet.
+    std::atomic<std::int64_t> first_good_ns{0};
     std::vector<std::uint32_t> latency_us;
 };
 
@@ -194,11 +236,17 @@ asio::awaitable<void> worker(codef::client& c, const options& o, const json::obj
         if (i >= o.calls) co_return;
         const auto start = clock_type::now();
         auto r = co_await c.try_request(o.path, params);
-        const auto us =
-            std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - start)
-                .count();
+        const auto end = clock_type::now();
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
         s.latency_us[i] = static_cast<std::uint32_t>(std::min<long long>(us, UINT32_MAX));
-        if (!r || !r->ok()) s.errors.fetch_add(1);
+        if (!r || !r->ok()) {
+            s.errors.fetch_add(1);
+        } else if (s.first_good_ns.load(std::memory_order_relaxed) == 0) {
+            std::int64_t none = 0;
+            s.first_good_ns.compare_exchange_strong(
+                none,
+                std::chrono::duration_cast<std::chrono::nanoseconds>(end - program_start).count());
+        }
     }
 }
 
@@ -227,16 +275,34 @@ int main(int argc, char** argv) {
         cfg.ca_file = o.ca_file;
     }
     cfg.max_connections = o.max_connections ? o.max_connections : o.concurrency;
+    // One thread runs the io_context: the calls need no strand of their own (no hop at all).
+    cfg.thread_safe = o.threads > 1;
 
     try {
         asio::io_context ioc(static_cast<int>(o.threads));
         codef::client client(ioc.get_executor(), cfg);
         json::object params;
         std::exception_ptr failed;
-        asio::co_spawn(ioc, call_params(client), [&](std::exception_ptr e, json::object p) {
-            failed = e;
-            params = std::move(p);
-        });
+        const char* warmup = "none";
+        if (o.params_file.empty()) {
+            warmup = "lookup calls";
+            asio::co_spawn(ioc, call_params(client), [&](std::exception_ptr e, json::object p) {
+                failed = e;
+                params = std::move(p);
+            });
+        } else {
+            params = read_params(o.params_file);
+            if (o.warmup) {
+                warmup = "token";
+                asio::co_spawn(
+                    ioc,
+                    [&]() -> asio::awaitable<void> {
+                        auto t = co_await client.try_token();
+                        if (!t) throw std::runtime_error("token: " + t.error().message());
+                    },
+                    [&](std::exception_ptr e) { failed = e; });
+            }
+        }
         ioc.run();
         if (failed) std::rethrow_exception(failed);
         const auto warm = client.stats();
@@ -281,6 +347,10 @@ int main(int argc, char** argv) {
                          {"tls_resumed", st.tls_resumed},
                          {"token_requests", st.token_requests},
                          {"token_requests_during_run", st.token_requests - warm.token_requests},
+                         {"warmup", warmup},
+                         {"first_call_ms", s.first_good_ns.load() == 0
+                                               ? -1.0
+                                               : static_cast<double>(s.first_good_ns.load()) / 1e6},
                          {"retries", st.retries},
                          {"embedded_emulator", embedded.has_value()}};
         if (o.json_out) {
@@ -296,6 +366,8 @@ int main(int argc, char** argv) {
             std::printf("  CPU %.2f s (%.3f s per 10,000 calls), peak RSS %.1f MiB\n", cpu,
                         out["cpu_s_per_10k_calls"].as_double(), peak_rss_mib());
             std::printf("  heap allocations per call %.1f\n", allocs_per_call);
+            std::printf("  warm-up: %s; first good call %.1f ms after the program's start\n",
+                        warmup, out["first_call_ms"].as_double());
             std::printf("  connections opened %llu (TLS resumed %llu), token requests %llu\n",
                         static_cast<unsigned long long>(st.connections_opened),
                         static_cast<unsigned long long>(st.tls_resumed),

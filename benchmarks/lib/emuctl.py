@@ -6,6 +6,7 @@
       token OAUTH_URL                       prints a fresh access token
       stats                                 prints /_emulator/stats as one JSON line
       reset                                 POST /_emulator/reset-stats
+      faults JSON                           POST /_emulator/faults (e.g. {"reply_delay": 1000})
       storm PID_FILE READY_FILE PATH AFTER_CALLS TARGET TIMEOUT OUT
           connects, creates READY_FILE (start the client then, and write its PID to PID_FILE),
           waits until the emulator has seen AFTER_CALLS calls of PATH, revokes every token, then
@@ -50,8 +51,8 @@ class Emulator:
                     raise
         raise AssertionError("unreachable")
 
-    def admin(self, method, name):
-        status, body = self.request(method, "/_emulator/" + name)
+    def admin(self, method, name, body=b""):
+        status, body = self.request(method, "/_emulator/" + name, body=body)
         if status != 200:
             raise RuntimeError(f"/_emulator/{name}: HTTP {status}: {body[:200]!r}")
         return json.loads(body) if body else {}
@@ -164,6 +165,8 @@ def main(argv):
         print(json.dumps(Emulator(url, ca).admin("GET", "stats")))
     elif cmd == "reset":
         Emulator(url, ca).admin("POST", "reset-stats")
+    elif cmd == "faults":
+        Emulator(url, ca).admin("POST", "faults", body=args[0].encode())
     elif cmd == "storm":
         pid_file, ready_file, path, after, target, timeout, out = args
         storm(url, ca, pid_file, ready_file, path, int(after), int(target), float(timeout), out)

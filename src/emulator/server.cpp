@@ -31,6 +31,13 @@ namespace {
 
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
+// How long a connection may take over its TLS handshake, from its accept: nginx's default (its
+// client_header_timeout and ssl_handshake_timeout). A client opening thousands of connections at
+// once (benchmarks/compare.sh's slow scenario: 10,000) finishes their handshakes one after the
+// other on its own core; ten seconds dropped many of them, a failure of this server's and not of
+// the client's. A client that never answers still ends by it.
+constexpr auto handshake_deadline = std::chrono::seconds(60);
+
 // Generating RSA keys takes a while; instances in one process share theirs unless given one.
 const pkey_ptr& shared_jwt_key() {
     static const pkey_ptr k = generate_rsa(2048);
@@ -142,7 +149,7 @@ asio::awaitable<void> server::session(tcp::socket socket, bool oauth) {
     auto& tcp_layer = beast::get_lowest_layer(stream);
     error_code ignored;
     tcp_layer.socket().set_option(tcp::no_delay(true), ignored);
-    tcp_layer.expires_after(std::chrono::seconds(10));
+    tcp_layer.expires_after(handshake_deadline);
     auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
     if (hec) co_return;
     service_->count_handshake(oauth, SSL_session_reused(stream.native_handle()) == 1);
