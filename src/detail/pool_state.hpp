@@ -1,6 +1,6 @@
 // The connection pool's bookkeeping and a connection's life, without sockets: who gets which
 // connection, when a new one may be opened, who waits, what has sat idle too long. The shell in
-// connection_pool.hpp runs this on the client's strand and does the I/O it calls for.
+// connection_pool.hpp runs this under its mutex and does the I/O it calls for.
 #pragma once
 
 #include <chrono>
