@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, then builds and runs the whole suite twice, once built
 # with g++ and once with clang 14 under AddressSanitizer and UndefinedBehaviorSanitizer; then the
-# concurrency tests once more under ThreadSanitizer; then each fuzz target for 15 s; then each
-# benchmark program once, tiny.
+# concurrency tests once more under ThreadSanitizer; then the plain g++ build (no build type) and
+# its unit tests; then each fuzz target for 15 s; then each benchmark program once, tiny.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -17,6 +17,12 @@ for flavour in release asan; do
     echo "=== $flavour: test"
     ctest --test-dir "build/$flavour" --output-on-failure --timeout 900
 done
+
+# The README's plain build: g++ with no build type (RelWithDebInfo), which Release alone would
+# not catch (GCC warns differently at -O2 -g).
+echo "=== plain (g++, no build type): build and unit tests"
+scripts/build.sh plain
+ctest --test-dir build/plain -R '^unit$' --output-on-failure --timeout 900
 
 echo "=== tsan: build"
 scripts/build.sh tsan unit_tests concurrency_tests

@@ -4,6 +4,7 @@
 
 #include <codef/client.hpp>
 #include <codef/sweep.hpp>
+#include <codef/version.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -71,6 +72,7 @@ global options:
   --concurrency N                            calls at once (default 16)
   --timeout SECONDS                          per call, retries included (default 90)
   --quiet                                    no progress, no summary
+  --version                                  print the version and exit
 
 commands:
   token [--show-token]           issue a token, print its expiry (the token itself only with --show-token)
@@ -535,6 +537,10 @@ int run(int argc, char** argv) {
         };
         if (a == "--help" || a == "-h") {
             std::cout << help_text;
+            return exit_ok;
+        }
+        if (a == "--version" && rest.empty()) {
+            std::cout << "codef " CODEF_VERSION_STRING "\n";
             return exit_ok;
         }
         if (!rest.empty() && rest.front() == "emulator") {

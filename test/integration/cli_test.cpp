@@ -4,6 +4,7 @@
 #include "support.hpp"
 
 #include <codef/emulator.hpp>
+#include <codef/version.hpp>
 
 #include <boost/json.hpp>
 
@@ -248,6 +249,16 @@ BOOST_FIXTURE_TEST_CASE(help_documents_the_exit_statuses, fixture) {
     auto emu_help = codef::test::run_process({CODEF_CLI_PATH, "emulator", "--help"}, dir.path());
     BOOST_TEST(emu_help.status == 0);
     BOOST_TEST(emu_help.out.find("--seed-ids") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(version_prints_the_library_version, fixture) {
+    auto r = codef::test::run_process({CODEF_CLI_PATH, "--version"}, dir.path());
+    BOOST_TEST(r.status == 0);
+    BOOST_TEST(r.out == "codef " CODEF_VERSION_STRING "\n");
+    // The string is the numbers, as CMake reads them.
+    BOOST_TEST(std::string(CODEF_VERSION_STRING) == std::to_string(CODEF_VERSION_MAJOR) + "." +
+                                                        std::to_string(CODEF_VERSION_MINOR) + "." +
+                                                        std::to_string(CODEF_VERSION_PATCH));
 }
 
 BOOST_AUTO_TEST_CASE(a_sweep_writes_each_item_once_and_a_rerun_has_nothing_left) {
