@@ -2,10 +2,11 @@
 # Every test: installs what is missing, then builds and runs the whole suite twice, once built
 # with g++ and once with clang 14 under AddressSanitizer and UndefinedBehaviorSanitizer; then the
 # concurrency tests once more under ThreadSanitizer; then the plain g++ build (no build type) and
-# its unit tests; then each fuzz target for 15 s; then each benchmark program once, tiny.
+# its unit tests; then three programs that use the installed or embedded library as users do;
+# then each fuzz target for 15 s; then each benchmark program once, tiny.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh pkg-config
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -23,6 +24,9 @@ done
 echo "=== plain (g++, no build type): build and unit tests"
 scripts/build.sh plain
 ctest --test-dir build/plain -R '^unit$' --output-on-failure --timeout 900
+
+echo "=== consumers: find_package, pkg-config and add_subdirectory, each making one call"
+scripts/consumer-test.sh build/release
 
 echo "=== tsan: build"
 scripts/build.sh tsan unit_tests concurrency_tests
