@@ -63,9 +63,10 @@ constexpr auto interrupt_deadline = std::chrono::milliseconds(950);
 constexpr const char* help_text = R"(usage: codef [global options] <command> [arguments]
 
 global options:
-  --env sandbox|development|production      (default: sandbox)
-  --api-url URL  --oauth-url URL             explicit endpoints (a proxy, the emulator)
-  --ca-file PEM                              an extra trusted CA
+  --env sandbox|development|production      or CODEF_ENV (default: sandbox)
+  --api-url URL  --oauth-url URL             or CODEF_API_URL, CODEF_OAUTH_URL: explicit
+                                             endpoints (a proxy, the emulator)
+  --ca-file PEM                              or CODEF_CA_FILE: an extra trusted CA
   --client-id ID  --client-secret SECRET     or CODEF_CLIENT_ID, CODEF_CLIENT_SECRET (prefer
                                              the environment: arguments show in `ps`)
   --public-key BASE64                        or CODEF_PUBLIC_KEY (to encrypt passwords)
@@ -73,6 +74,7 @@ global options:
   --timeout SECONDS                          per call, retries included (default 90)
   --quiet                                    no progress, no summary
   --version                                  print the version and exit
+  An option's value is the next argument or follows '=' (--timeout=30), for every option.
 
 commands:
   token [--show-token]           issue a token, print its expiry (the token itself only with --show-token)
@@ -520,12 +522,35 @@ asio::awaitable<int> sweep(codef::client& c, const globals& g, sweep_args a,
 
 // ---------------------------------------------------------------------------------------------
 
+codef::environment parse_environment(std::string_view v, std::string_view source) {
+    if (v == "sandbox") return codef::environment::sandbox;
+    if (v == "development") return codef::environment::development;
+    if (v == "production") return codef::environment::production;
+    throw usage_error{std::string(source) + ": sandbox, development or production"};
+}
+
 int run(int argc, char** argv) {
-    std::vector<std::string_view> args(argv + 1, argv + argc);
+    // "--name=value" is "--name value"; anything else is taken as it is.
+    std::vector<std::string_view> args;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        const auto eq = a.find('=');
+        if (a.starts_with("--") && eq != std::string_view::npos && eq > 2) {
+            args.push_back(a.substr(0, eq));
+            args.push_back(a.substr(eq + 1));
+        } else {
+            args.push_back(a);
+        }
+    }
     globals g;
+    // Every global option but the flags has an environment variable; an argument overrides it.
     g.cfg.client_id = env("CODEF_CLIENT_ID");
     g.cfg.client_secret = env("CODEF_CLIENT_SECRET");
     g.cfg.public_key = env("CODEF_PUBLIC_KEY");
+    if (const auto e = env("CODEF_ENV"); !e.empty()) g.cfg.env = parse_environment(e, "CODEF_ENV");
+    g.cfg.api_url = env("CODEF_API_URL");
+    g.cfg.oauth_url = env("CODEF_OAUTH_URL");
+    g.cfg.ca_file = env("CODEF_CA_FILE");
     std::vector<std::string_view> rest; // the command and its arguments
     bool show_token = false;
     std::optional<std::chrono::seconds> timeout;
@@ -546,15 +571,7 @@ int run(int argc, char** argv) {
         if (!rest.empty() && rest.front() == "emulator") {
             rest.push_back(a); // the emulator's own options
         } else if (a == "--env") {
-            const auto v = value();
-            if (v == "sandbox")
-                g.cfg.env = codef::environment::sandbox;
-            else if (v == "development")
-                g.cfg.env = codef::environment::development;
-            else if (v == "production")
-                g.cfg.env = codef::environment::production;
-            else
-                throw usage_error{"--env: sandbox, development or production"};
+            g.cfg.env = parse_environment(value(), "--env");
         } else if (a == "--api-url")
             g.cfg.api_url = value();
         else if (a == "--oauth-url")

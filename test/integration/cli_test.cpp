@@ -251,6 +251,43 @@ BOOST_FIXTURE_TEST_CASE(help_documents_the_exit_statuses, fixture) {
     BOOST_TEST(emu_help.out.find("--seed-ids") != std::string::npos);
 }
 
+BOOST_FIXTURE_TEST_CASE(options_take_their_value_after_an_equals_sign_or_from_the_environment,
+                        fixture) {
+    const std::vector<std::string> equals{CODEF_CLI_PATH,
+                                          "--env=sandbox",
+                                          "--api-url=" + emu.api_url(),
+                                          "--oauth-url=" + emu.oauth_url(),
+                                          "--ca-file=" + ca,
+                                          "--timeout=30",
+                                          "token"};
+    auto r = codef::test::run_process(equals, dir.path());
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.starts_with("expires "));
+    auto bad = codef::test::run_process({CODEF_CLI_PATH, "--timeout=soon", "token"}, dir.path());
+    BOOST_TEST(bad.status == 2);
+    BOOST_TEST(bad.err.find("--timeout") != std::string::npos);
+    // The same settings from the environment alone.
+    const std::vector<std::string> vars{"CODEF_ENV=sandbox", "CODEF_API_URL=" + emu.api_url(),
+                                        "CODEF_OAUTH_URL=" + emu.oauth_url(),
+                                        "CODEF_CA_FILE=" + ca};
+    auto from_env =
+        codef::test::run_process({CODEF_CLI_PATH, "--timeout=5", "token"}, dir.path(), {}, vars);
+    BOOST_TEST(from_env.status == 0, from_env.err);
+    BOOST_TEST(from_env.out.starts_with("expires "));
+    BOOST_TEST(emu.stats().token_requests == 2u);
+    // An argument overrides its variable; a bad variable is a usage error naming it.
+    auto wrong_env =
+        codef::test::run_process({CODEF_CLI_PATH, "token"}, dir.path(), {}, {"CODEF_ENV=staging"});
+    BOOST_TEST(wrong_env.status == 2);
+    BOOST_TEST(wrong_env.err.find("CODEF_ENV") != std::string::npos);
+    auto overridden = codef::test::run_process(
+        {CODEF_CLI_PATH, "--api-url", emu.api_url(), "call", "/v1/account/connectedId-list", "{}"},
+        dir.path(), {},
+        {"CODEF_API_URL=https://127.0.0.1:1", "CODEF_OAUTH_URL=" + emu.oauth_url(),
+         "CODEF_CA_FILE=" + ca});
+    BOOST_TEST(overridden.status == 0, overridden.err);
+}
+
 BOOST_FIXTURE_TEST_CASE(version_prints_the_library_version, fixture) {
     auto r = codef::test::run_process({CODEF_CLI_PATH, "--version"}, dir.path());
     BOOST_TEST(r.status == 0);
