@@ -110,7 +110,71 @@ examples:
         --ca-file ca.pem call /v1/account/connectedId-list '{}'
   CODEF_CLIENT_ID=... CODEF_CLIENT_SECRET=... codef --env production connected-ids
   codef sweep /v1/kr/bank/p/account/account-list --per-organization --business-type BK --out out.ndjson
+Each command's own help: codef COMMAND --help.
 )";
+
+// A command's own help: its usage first, then what it does, its options and an example. The
+// global options and exit statuses are in help_text.
+const char* command_help(std::string_view command) {
+    if (command == "token")
+        return R"(usage: codef [global options] token [--show-token]
+
+Issues an access token and prints its expiry; the token itself only with --show-token.
+
+example:
+  CODEF_CLIENT_ID=... CODEF_CLIENT_SECRET=... codef --env development token
+(global options and exit statuses: codef --help)
+)";
+    if (command == "call")
+        return R"(usage: codef [global options] call PATH [JSON | @FILE | -]
+
+One call of PATH with the JSON object given (an argument, a file after @, or - for stdin; {} when
+none); the decoded reply JSON on stdout. Exit 1 when CODEF answers with a code other than
+CF-00000 (the reply is still printed).
+
+example:
+  codef call /v1/kr/bank/p/account/account-list '{"connectedId":"...","organization":"0004"}'
+(global options and exit statuses: codef --help)
+)";
+    if (command == "accounts")
+        return R"(usage: codef [global options] accounts create|add|update|delete|list
+                                        [--connected-id ID] [JSON | @FILE | -]
+
+Registers an end user's accounts (create: a new connectedId), adds, updates or deletes them, or
+lists them. Input: {"accountList": [...]} or [...] with CODEF's field names; passwords in it are
+plaintext and are encrypted with --public-key (or CODEF_PUBLIC_KEY). add, update, delete and list
+need --connected-id. A change is never sent twice.
+
+example:
+  codef accounts list --connected-id 8Y1ZsaFeA...
+(global options and exit statuses: codef --help)
+)";
+    if (command == "connected-ids")
+        return R"(usage: codef [global options] connected-ids
+
+Every connectedId of the client, one a line, all pages.
+(global options and exit statuses: codef --help)
+)";
+    if (command == "sweep")
+        return R"(usage: codef [global options] sweep PATH [--params JSON]
+        [--per-organization [--business-type BK] [--client-type P]]
+        [--ids-file FILE] [--no-retry-failed] --out FILE
+
+Calls PATH once for every connectedId (from the paged listing, or --ids-file, one a line), or
+once per organization registered to it (--per-organization, filtered by business and client
+type), each call sending --params with connectedId (and organization) added. Writes NDJSON to --out (mode 0600): one line per item
+(connectedId, organization, status, result code, message, data or error). Progress on stderr
+when it is a terminal; a final summary. Rerun with the same --out to resume: connectedIds done
+are skipped, those with failed items are called again (--no-retry-failed: kept as done). Exit 5
+when some items failed; 130 when interrupted (rerun to resume).
+
+example:
+  codef --concurrency 32 sweep /v1/kr/bank/p/account/account-list --per-organization \
+        --business-type BK --out accounts.ndjson
+(global options and exit statuses: codef --help)
+)";
+    return nullptr;
+}
 
 struct usage_error {
     std::string what;
@@ -560,8 +624,10 @@ int run(int argc, char** argv) {
             if (i + 1 >= args.size()) throw usage_error{std::string(a) + ": needs a value"};
             return args[++i];
         };
-        if (a == "--help" || a == "-h") {
-            std::cout << help_text;
+        if ((a == "--help" || a == "-h") && !(!rest.empty() && rest.front() == "emulator")) {
+            // After a command, that command's help (the emulator answers its own).
+            const char* h = rest.empty() ? nullptr : command_help(rest.front());
+            std::cout << (h ? h : help_text);
             return exit_ok;
         }
         if (a == "--version" && rest.empty()) {

@@ -288,6 +288,24 @@ BOOST_FIXTURE_TEST_CASE(options_take_their_value_after_an_equals_sign_or_from_th
     BOOST_TEST(overridden.status == 0, overridden.err);
 }
 
+BOOST_FIXTURE_TEST_CASE(each_command_has_its_own_help, fixture) {
+    for (const std::string command : {"token", "call", "accounts", "connected-ids", "sweep"}) {
+        BOOST_TEST_CONTEXT(command) {
+            auto r = codef::test::run_process({CODEF_CLI_PATH, command, "--help"}, dir.path());
+            BOOST_TEST(r.status == 0);
+            // Its own usage first, then the way to the global options.
+            BOOST_TEST(r.out.starts_with("usage: codef [global options] " + command));
+            BOOST_TEST(r.out.find("codef --help") != std::string::npos);
+            BOOST_TEST(r.out.find("exit status:") == std::string::npos);
+        }
+    }
+    auto sweep = codef::test::run_process({CODEF_CLI_PATH, "sweep", "-h"}, dir.path());
+    BOOST_TEST(sweep.out.find("--per-organization") != std::string::npos);
+    auto global = codef::test::run_process({CODEF_CLI_PATH, "--help", "sweep"}, dir.path());
+    BOOST_TEST(global.out.starts_with("usage: codef [global options] <command>"));
+    BOOST_TEST(global.out.find("codef COMMAND --help") != std::string::npos);
+}
+
 BOOST_FIXTURE_TEST_CASE(version_prints_the_library_version, fixture) {
     auto r = codef::test::run_process({CODEF_CLI_PATH, "--version"}, dir.path());
     BOOST_TEST(r.status == 0);
