@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test: installs what is missing, then builds and runs the whole suite twice, once built
+# Every test: installs what is missing, compiles the README's C++ blocks, then builds and runs the
+# whole suite twice, once built
 # with g++ and once with clang 14 under AddressSanitizer and UndefinedBehaviorSanitizer; then the
 # concurrency tests once more under ThreadSanitizer; then the plain g++ build (no build type) and
 # its unit tests; then three programs that use the installed or embedded library as users do;
@@ -11,6 +12,9 @@ scripts/install-deps.sh pkg-config
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/test/tsan.supp"
+
+echo "=== README: every C++ block compiles"
+scripts/readme-snippets.sh
 
 for flavour in release asan; do
     echo "=== $flavour: build"
