@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Every test: installs what is missing, compiles the README's C++ blocks, then builds and runs the
-# whole suite twice, once built
-# with g++ and once with clang 14 under AddressSanitizer and UndefinedBehaviorSanitizer; then the
-# concurrency tests once more under ThreadSanitizer; then the plain g++ build (no build type) and
-# its unit tests; then three programs that use the installed or embedded library as users do;
-# then each fuzz target for 15 s; then each benchmark program once, tiny.
+# Every test: installs what is missing and compiles the READMEs' C++ blocks; builds and runs the
+# whole suite twice, once built with g++ and once with clang 14 under AddressSanitizer and
+# UndefinedBehaviorSanitizer; builds the plain g++ flavour (no build type) and runs its unit tests;
+# builds three programs that use the installed or embedded library as users do; runs the
+# concurrency tests once more under ThreadSanitizer, each fuzz target for 15 s, and each benchmark
+# program once, tiny.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh pkg-config
