@@ -84,9 +84,10 @@ commands:
                                  passwords in the input are plaintext and get encrypted
   connected-ids                  every connectedId, one a line, all pages
   sweep PATH [--params JSON] [--per-organization [--business-type BK] [--client-type P]]
-        [--ids-file FILE] [--no-retry-failed] --out FILE
-                                 NDJSON (mode 0600): one line per item (connectedId,
-                                 organization, status, result code, message, data or error);
+        [--ids-file FILE] [--no-retry-failed] --out FILE|-
+                                 NDJSON (mode 0600; --out - for stdout, not resumable): one
+                                 line per item (connectedId, organization, status, result
+                                 code, message, data or error);
                                  progress on stderr when it is a terminal; a final summary. Rerun
                                  with the same --out to resume: connectedIds done are skipped,
                                  those with failed items are removed from the file and called
@@ -158,11 +159,12 @@ Every connectedId of the client, one a line, all pages.
     if (command == "sweep")
         return R"(usage: codef [global options] sweep PATH [--params JSON]
         [--per-organization [--business-type BK] [--client-type P]]
-        [--ids-file FILE] [--no-retry-failed] --out FILE
+        [--ids-file FILE] [--no-retry-failed] --out FILE|-
 
 Calls PATH once for every connectedId (from the paged listing, or --ids-file, one a line), or
 once per organization registered to it (--per-organization, filtered by business and client
-type), each call sending --params with connectedId (and organization) added. Writes NDJSON to --out (mode 0600): one line per item
+type), each call sending --params with connectedId (and organization) added. Writes NDJSON to
+--out (mode 0600; --out - writes to stdout and cannot be resumed): one line per item
 (connectedId, organization, status, result code, message, data or error). Progress on stderr
 when it is a terminal; a final summary. Rerun with the same --out to resume: connectedIds done
 are skipped, those with failed items are called again (--no-retry-failed: kept as done). Exit 5
@@ -479,6 +481,27 @@ void draw_progress(const codef::sweep_progress& p) {
 
 // Passes items to the file, counting the failures that are refusals of the credentials or the
 // token (HTTP 401 or 403): those make the exit status 3, not 5.
+// --out -: the same lines on stdout, each group in one write. Nothing to resume from: a rerun
+// calls every connectedId again.
+class stdout_sink : public codef::sweep_sink {
+public:
+    codef::result<std::monostate> write(std::span<const codef::sweep_item> items) override {
+        std::string text;
+        for (const auto& item : items)
+            text.append(codef::ndjson_sink::line(item, items.size())).push_back('\n');
+        for (std::size_t off = 0; off < text.size();) {
+            const ssize_t n = ::write(STDOUT_FILENO, text.data() + off, text.size() - off);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0)
+                return codef::make_failure(codef::client_errc::invalid_argument,
+                                           std::string("stdout: cannot be written: ") +
+                                               std::strerror(errno));
+            off += static_cast<std::size_t>(n);
+        }
+        return std::monostate{};
+    }
+};
+
 class auth_counting_sink : public codef::sweep_sink {
 public:
     explicit auth_counting_sink(codef::sweep_sink& out)
@@ -523,24 +546,30 @@ asio::awaitable<int> sweep(codef::client& c, const globals& g, sweep_args a,
     } else {
         source = codef::listing_source(c);
     }
-    codef::ndjson_options sink_opts;
-    sink_opts.retry_failed = a.retry_failed;
-    auto sink = codef::ndjson_sink::open(a.out, sink_opts);
-    if (!sink) co_return fail(sink.get_failure());
-    if (!g.quiet && ((*sink)->resumed_ids() > 0 || (*sink)->failed_removed() > 0))
-        std::cerr << "codef: resuming " << a.out << ": " << thousands((*sink)->resumed_ids())
-                  << " connectedIds already done"
-                  << ((*sink)->failed_removed()
-                          ? ", " + thousands((*sink)->failed_removed()) + " failed ones to retry"
-                          : std::string())
-                  << ((*sink)->bytes_cut() ? ", a torn tail removed" : "") << "\n";
-    auth_counting_sink out(**sink);
-
     codef::sweep_plan plan{a.path, a.params, a.per_organization, a.business_type, a.client_type};
     codef::sweep_options opts;
     opts.concurrency = g.concurrency;
-    const codef::ndjson_sink* file = sink->get();
-    opts.skip = [file](std::string_view id) { return file->done(id); };
+    // A file (resumable), or stdout with --out -.
+    stdout_sink to_stdout;
+    std::unique_ptr<codef::ndjson_sink> file;
+    codef::sweep_sink* target = &to_stdout;
+    if (a.out != "-") {
+        codef::ndjson_options sink_opts;
+        sink_opts.retry_failed = a.retry_failed;
+        auto sink = codef::ndjson_sink::open(a.out, sink_opts);
+        if (!sink) co_return fail(sink.get_failure());
+        file = std::move(*sink);
+        target = file.get();
+        if (!g.quiet && (file->resumed_ids() > 0 || file->failed_removed() > 0))
+            std::cerr << "codef: resuming " << a.out << ": " << thousands(file->resumed_ids())
+                      << " connectedIds already done"
+                      << (file->failed_removed()
+                              ? ", " + thousands(file->failed_removed()) + " failed ones to retry"
+                              : std::string())
+                      << (file->bytes_cut() ? ", a torn tail removed" : "") << "\n";
+        opts.skip = [f = file.get()](std::string_view id) { return f->done(id); };
+    }
+    auth_counting_sink out(*target);
     const bool bar = !g.quiet && isatty(STDERR_FILENO);
     if (bar) opts.on_progress = draw_progress;
     codef::sweep job(c, plan, opts);
@@ -556,7 +585,7 @@ asio::awaitable<int> sweep(codef::client& c, const globals& g, sweep_args a,
         grace.expires_after(interrupt_grace);
         grace.async_wait([&](boost::system::error_code ec) {
             if (ec) return;
-            (void)(*sink)->flush();
+            (void)target->flush();
             if (!g.quiet) print_summary(job.progress(), true);
             std::_Exit(exit_interrupted);
         });
@@ -741,9 +770,9 @@ int run(int argc, char** argv) {
                          });
         if (pos.size() != 1)
             throw usage_error{
-                "usage: codef sweep PATH [--params JSON] [--per-organization] --out FILE"};
+                "usage: codef sweep PATH [--params JSON] [--per-organization] --out FILE|-"};
         sw.path = pos[0];
-        if (sw.out.empty()) throw usage_error{"sweep: --out FILE is needed"};
+        if (sw.out.empty()) throw usage_error{"sweep: --out FILE (or - for stdout) is needed"};
         if ((!sw.business_type.empty() || !sw.client_type.empty()) && !sw.per_organization)
             throw usage_error{
                 "sweep: --business-type and --client-type go with --per-organization"};

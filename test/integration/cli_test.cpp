@@ -8,8 +8,11 @@
 
 #include <boost/json.hpp>
 
+#include <filesystem>
 #include <map>
 #include <random>
+#include <set>
+#include <sstream>
 #include <unordered_map>
 
 #include <netinet/in.h>
@@ -314,6 +317,40 @@ BOOST_FIXTURE_TEST_CASE(version_prints_the_library_version, fixture) {
     BOOST_TEST(std::string(CODEF_VERSION_STRING) == std::to_string(CODEF_VERSION_MAJOR) + "." +
                                                         std::to_string(CODEF_VERSION_MINOR) + "." +
                                                         std::to_string(CODEF_VERSION_PATCH));
+}
+
+BOOST_AUTO_TEST_CASE(a_sweep_to_stdout_writes_the_same_lines_there) {
+    fixture f(40);
+    const std::string file = f.dir.path() + "/out.ndjson";
+    auto to_file =
+        f.run({"sweep", "/v1/kr/bank/p/account/account-list", "--per-organization", "--out", file});
+    BOOST_TEST_REQUIRE(to_file.status == 0);
+    auto r =
+        f.run({"sweep", "/v1/kr/bank/p/account/account-list", "--per-organization", "--out", "-"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.err.find("sweep done: 40 connectedIds") != std::string::npos);
+    // The same lines as the file (in another order: calls end in any order), and no file "-".
+    std::ifstream in(file);
+    std::vector<std::string> from_file, from_stdout;
+    for (std::string line; std::getline(in, line);)
+        from_file.push_back(line);
+    std::istringstream out(r.out);
+    for (std::string line; std::getline(out, line);)
+        from_stdout.push_back(line);
+    // transactionId-free lines: compare the connectedIds and organizations per line.
+    auto keys = [](const std::vector<std::string>& lines) {
+        std::multiset<std::string> k;
+        for (const auto& l : lines) {
+            const auto v = json::parse(l).as_object();
+            k.insert(std::string(v.at("connectedId").as_string()) + "/" +
+                     std::string(v.at("organization").as_string()) + "/" +
+                     std::string(v.at("status").as_string()));
+        }
+        return k;
+    };
+    BOOST_TEST(from_stdout.size() == from_file.size());
+    BOOST_TEST((keys(from_stdout) == keys(from_file)));
+    BOOST_TEST(!std::filesystem::exists(f.dir.path() + "/-"));
 }
 
 BOOST_AUTO_TEST_CASE(a_sweep_writes_each_item_once_and_a_rerun_has_nothing_left) {
