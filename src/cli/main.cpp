@@ -1,5 +1,6 @@
 // codef: the command-line tool. Calls CODEF by hand, manages accounts, lists connectedIds, runs
 // resumable sweeps, and runs the emulator.
+#include "cli/progress.hpp"
 #include "emulator/program.hpp"
 
 #include <codef/client.hpp>
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +42,8 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
+
+using codef::cli::thousands;
 
 // The exit statuses, documented in --help and the README.
 enum exit_status : int {
@@ -450,37 +454,15 @@ struct sweep_args {
 // What the first SIGINT or SIGTERM does; empty: exit 130 at once. A second one always exits.
 using interrupt_fn = std::function<void()>;
 
-std::string thousands(std::uint64_t n) {
-    std::string s = std::to_string(n);
-    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
-        s.insert(static_cast<std::size_t>(i), ",");
-    return s;
-}
-
 void draw_progress(const codef::sweep_progress& p) {
-    std::string line = "\r";
-    const std::uint64_t finished = p.ids_done + p.ids_skipped;
-    if (p.ids_total && *p.ids_total > 0) {
-        const double share =
-            std::min(1.0, static_cast<double>(finished) / static_cast<double>(*p.ids_total));
-        const int filled = static_cast<int>(share * 30);
-        line += "[" + std::string(static_cast<std::size_t>(filled), '#') +
-                std::string(static_cast<std::size_t>(30 - filled), '-') + "] ";
-        line += thousands(finished) + "/" + thousands(*p.ids_total) + " " +
-                std::to_string(static_cast<int>(share * 100)) + "%";
-    } else {
-        line += thousands(finished) + " connectedIds";
-    }
-    line += "  " + thousands(static_cast<std::uint64_t>(p.rate)) + "/s";
-    if (p.eta)
-        line += "  ETA " + std::to_string(p.eta->count() / 60) + "m" +
-                std::to_string(p.eta->count() % 60) + "s";
-    line += "  failed " + thousands(p.failed) + "   ";
-    std::cerr << line << std::flush;
+    winsize ws{};
+    std::size_t width = 80;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) width = ws.ws_col;
+    // Back to the line's start, the line, the rest of the old one erased: redrawn in place, and
+    // never wider than the terminal (a wrapped line would scroll).
+    std::cerr << "\r" << codef::cli::progress_line(p, width) << "\x1b[K" << std::flush;
 }
 
-// Passes items to the file, counting the failures that are refusals of the credentials or the
-// token (HTTP 401 or 403): those make the exit status 3, not 5.
 // --out -: the same lines on stdout, each group in one write. Nothing to resume from: a rerun
 // calls every connectedId again.
 class stdout_sink : public codef::sweep_sink {
@@ -502,6 +484,8 @@ public:
     }
 };
 
+// Passes items to the file, counting the failures that are refusals of the credentials or the
+// token (HTTP 401 or 403): those make the exit status 3, not 5.
 class auth_counting_sink : public codef::sweep_sink {
 public:
     explicit auth_counting_sink(codef::sweep_sink& out)
