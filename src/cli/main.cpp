@@ -1,5 +1,6 @@
 // codef: the command-line tool. Calls CODEF by hand, manages accounts, lists connectedIds, runs
 // resumable sweeps, and runs the emulator.
+#include "cli/output.hpp"
 #include "cli/progress.hpp"
 #include "emulator/program.hpp"
 
@@ -77,6 +78,8 @@ global options:
   --concurrency N                            calls at once (default 16)
   --timeout SECONDS                          per call, retries included (default 90)
   --quiet                                    no progress, no summary
+  --pretty  --compact                        replies indented, or on one line (default:
+                                             indented on a terminal, one line when piped)
   --version                                  print the version and exit
   An option's value is the next argument or follows '=' (--timeout=30), for every option.
 
@@ -308,8 +311,11 @@ json::object reply_json(const codef::response& r) {
                         {"data", r.data}};
 }
 
+// Replies are indented for a person at a terminal, one line when piped (--pretty, --compact).
+bool pretty_output = false;
+
 int print_reply(const codef::response& r) {
-    std::cout << json::serialize(reply_json(r)) << std::endl;
+    std::cout << codef::cli::json_text(reply_json(r), pretty_output) << std::endl;
     return r.ok() ? exit_ok : exit_business_error;
 }
 
@@ -630,6 +636,7 @@ int run(int argc, char** argv) {
     g.cfg.ca_file = env("CODEF_CA_FILE");
     std::vector<std::string_view> rest; // the command and its arguments
     bool show_token = false;
+    std::optional<bool> pretty;
     std::optional<std::chrono::seconds> timeout;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string_view a = args[i];
@@ -669,12 +676,17 @@ int run(int argc, char** argv) {
             timeout = std::chrono::seconds(positive(a, value(), 86'400));
         else if (a == "--quiet")
             g.quiet = true;
+        else if (a == "--pretty")
+            pretty = true;
+        else if (a == "--compact")
+            pretty = false;
         else if (a == "--show-token")
             show_token = true;
         else
             rest.push_back(a);
     }
     if (rest.empty()) throw usage_error{"no command (see --help)"};
+    pretty_output = pretty.value_or(isatty(STDOUT_FILENO) == 1);
     const std::string_view command = rest.front();
     rest.erase(rest.begin());
 

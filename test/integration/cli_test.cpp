@@ -148,6 +148,15 @@ BOOST_FIXTURE_TEST_CASE(call_prints_the_decoded_reply, fixture) {
     BOOST_TEST(json::parse(business.out).at("result").at("code").as_string() == "CF-00007");
     auto piped = run({"call", "/v1/account/list", "-"}, R"({"connectedId":"nobody"})");
     BOOST_TEST(piped.status == 1);
+    // Piped, the reply is one line; --pretty indents it, --compact forces one line.
+    BOOST_TEST(lines(r.out) == 1);
+    auto pretty = run({"--pretty", "call", "/v1/account/connectedId-list", R"({"pageNo":"1"})"});
+    BOOST_TEST(pretty.status == 0);
+    BOOST_TEST(pretty.out.starts_with("{\n  \"result\": {\n"));
+    BOOST_TEST(json::parse(pretty.out).at("data") == reply.at("data"));
+    auto compact =
+        run({"--pretty", "--compact", "call", "/v1/account/connectedId-list", R"({"pageNo":"1"})"});
+    BOOST_TEST(lines(compact.out) == 1);
 }
 
 BOOST_FIXTURE_TEST_CASE(bad_input_is_one_line_and_status_2_before_anything_is_sent, fixture) {
