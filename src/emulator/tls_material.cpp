@@ -26,12 +26,6 @@ std::string bio_text(BIO* bio) {
     return std::string(data, static_cast<std::size_t>(n));
 }
 
-std::string x509_pem(X509* cert) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-    check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
-    return bio_text(bio.get());
-}
-
 void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
@@ -42,54 +36,74 @@ void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
     X509_EXTENSION_free(ext);
 }
 
-using x509_ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-
-x509_ptr make_cert(EVP_PKEY* subject_key, const char* cn, X509* issuer, EVP_PKEY* issuer_key,
-                   long serial, long days, const std::string& names = {}) {
-    x509_ptr cert(X509_new(), &X509_free);
-    X509_set_version(cert.get(), 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 60L * 60 * 24 * days);
-    X509_set_pubkey(cert.get(), subject_key);
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("codef emulator"), -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                               -1, -1, 0);
-    X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name);
-    X509* iss = issuer ? issuer : cert.get();
-    if (!issuer) {
-        add_ext(cert.get(), iss, NID_basic_constraints, "critical,CA:TRUE");
-        add_ext(cert.get(), iss, NID_key_usage, "critical,keyCertSign,cRLSign");
-        add_ext(cert.get(), iss, NID_subject_key_identifier, "hash");
-    } else {
-        add_ext(cert.get(), iss, NID_basic_constraints, "critical,CA:FALSE");
-        add_ext(cert.get(), iss, NID_key_usage, "critical,digitalSignature,keyEncipherment");
-        add_ext(cert.get(), iss, NID_ext_key_usage, "serverAuth");
-        add_ext(cert.get(), iss, NID_subject_alt_name, names.c_str());
-        add_ext(cert.get(), iss, NID_authority_key_identifier, "keyid");
-    }
-    check(X509_sign(cert.get(), issuer_key, EVP_sha256()) > 0, "X509_sign");
-    return cert;
-}
-
 } // namespace
 
 void pkey_deleter::operator()(EVP_PKEY* p) const noexcept {
     EVP_PKEY_free(p);
 }
 
+void x509_deleter::operator()(X509* p) const noexcept {
+    X509_free(p);
+}
+
+std::string x509_pem(X509* cert) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+    check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
+    return bio_text(bio.get());
+}
+
+x509_ptr make_cert(EVP_PKEY* key, const char* organization, const char* cn, cert_role role,
+                   X509* issuer, EVP_PKEY* issuer_key, const char* names, long not_before,
+                   long not_after) {
+    x509_ptr cert(X509_new());
+    check(cert != nullptr, "X509_new");
+    X509_set_version(cert.get(), 2);
+    long serial = 0;
+    check(RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial) == 1, "RAND_bytes");
+    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), (serial & 0x7fffffffL) | 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), not_before);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), not_after);
+    X509_set_pubkey(cert.get(), key);
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(organization), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                               -1, -1, 0);
+    const bool self = role != cert_role::leaf;
+    X509* iss = self ? cert.get() : issuer;
+    X509_set_issuer_name(cert.get(), X509_get_subject_name(iss));
+    switch (role) {
+    case cert_role::ca:
+        add_ext(cert.get(), iss, NID_basic_constraints, "critical,CA:TRUE");
+        add_ext(cert.get(), iss, NID_key_usage, "critical,keyCertSign,cRLSign");
+        add_ext(cert.get(), iss, NID_subject_key_identifier, "hash");
+        break;
+    case cert_role::leaf:
+        add_ext(cert.get(), iss, NID_basic_constraints, "critical,CA:FALSE");
+        add_ext(cert.get(), iss, NID_key_usage, "critical,digitalSignature,keyEncipherment");
+        add_ext(cert.get(), iss, NID_ext_key_usage, "serverAuth");
+        add_ext(cert.get(), iss, NID_subject_alt_name, names);
+        add_ext(cert.get(), iss, NID_authority_key_identifier, "keyid");
+        break;
+    case cert_role::self_signed_leaf:
+        add_ext(cert.get(), iss, NID_basic_constraints, "critical,CA:FALSE");
+        add_ext(cert.get(), iss, NID_ext_key_usage, "serverAuth");
+        add_ext(cert.get(), iss, NID_subject_alt_name, names);
+        break;
+    }
+    check(X509_sign(cert.get(), self ? key : issuer_key, EVP_sha256()) > 0, "X509_sign");
+    return cert;
+}
+
 tls_material make_tls_material(const std::string& names) {
     pkey_ptr ca_key(EVP_EC_gen("P-256"), pkey_deleter{});
     pkey_ptr server_key(EVP_EC_gen("P-256"), pkey_deleter{});
     check(ca_key && server_key, "EVP_EC_gen");
-    long serial = 0;
-    check(RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial) == 1, "RAND_bytes");
-    serial = (serial & 0x7fffffffL) | 1;
-    auto ca = make_cert(ca_key.get(), "codef emulator CA", nullptr, ca_key.get(), serial, 3650);
-    auto server =
-        make_cert(server_key.get(), "localhost", ca.get(), ca_key.get(), serial + 1, 825, names);
+    constexpr long day = 86'400;
+    auto ca = make_cert(ca_key.get(), "codef emulator", "codef emulator CA", cert_role::ca, nullptr,
+                        nullptr, nullptr, -3600, 3650 * day);
+    auto server = make_cert(server_key.get(), "codef emulator", "localhost", cert_role::leaf,
+                            ca.get(), ca_key.get(), names.c_str(), -3600, 825 * day);
     tls_material m;
     m.ca_pem = x509_pem(ca.get());
     m.server_cert_pem = x509_pem(server.get());

@@ -8,6 +8,7 @@
 #include <string_view>
 
 typedef struct evp_pkey_st EVP_PKEY;
+typedef struct x509_st X509;
 
 namespace codef::emu {
 
@@ -21,6 +22,24 @@ struct tls_material {
     std::string server_cert_pem; // signed by the CA
     std::string server_key_pem;
 };
+
+struct x509_deleter {
+    void operator()(X509* p) const noexcept;
+};
+using x509_ptr = std::unique_ptr<X509, x509_deleter>;
+
+// ca: a CA certificate. leaf: a server certificate signed by issuer. self_signed_leaf: a server
+// certificate signed by its own key (no key usage: with one lacking keyCertSign OpenSSL would not
+// call it self-signed).
+enum class cert_role { ca, leaf, self_signed_leaf };
+
+// A certificate for key with a random serial, valid from not_before to not_after seconds from
+// now, O=organization, CN=cn; names is a leaf's subjectAltName ("DNS:localhost,IP:127.0.0.1").
+// A leaf is signed with issuer_key, the others with key. Throws std::runtime_error.
+x509_ptr make_cert(EVP_PKEY* key, const char* organization, const char* cn, cert_role role,
+                   X509* issuer, EVP_PKEY* issuer_key, const char* names, long not_before,
+                   long not_after);
+std::string x509_pem(X509* cert);
 
 // A fresh CA (EC P-256) and server certificate; each emulator has its own.
 // names: the server certificate's subjectAltName, e.g. "DNS:localhost,IP:127.0.0.1".

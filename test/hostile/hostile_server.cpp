@@ -2,6 +2,11 @@
 // pipe and a deadline.
 #include "hostile_server.hpp"
 
+#include "detail/encoding.hpp"
+#include "emulator/tls_material.hpp"
+
+#include <boost/json/serialize.hpp>
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -43,7 +48,15 @@ void check(bool ok, const char* what) {
 // --- Key material -----------------------------------------------------------------------------
 
 using pkey_ptr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-using x509_ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+// Certificates as the emulator makes them, in every role the tests need.
+using emu::cert_role;
+using emu::x509_ptr;
+
+x509_ptr make_cert(EVP_PKEY* key, const char* cn, cert_role role, X509* issuer,
+                   EVP_PKEY* issuer_key, const char* names, long not_before, long not_after) {
+    return emu::make_cert(key, "codef hostile tests", cn, role, issuer, issuer_key, names,
+                          not_before, not_after);
+}
 
 pkey_ptr ec_key() {
     pkey_ptr k(EVP_EC_gen("P-256"), &EVP_PKEY_free);
@@ -51,74 +64,9 @@ pkey_ptr ec_key() {
     return k;
 }
 
-void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    check(ext != nullptr, "X509V3_EXT_conf_nid");
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-}
-
-enum class cert_role { ca, leaf, self_signed_leaf };
-
-// not_before and not_after in seconds from now.
-x509_ptr make_cert(EVP_PKEY* key, const char* cn, cert_role role, X509* issuer,
-                   EVP_PKEY* issuer_key, const char* names, long not_before, long not_after) {
-    x509_ptr cert(X509_new(), &X509_free);
-    X509_set_version(cert.get(), 2);
-    long serial = 0;
-    check(RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial) == 1, "RAND_bytes");
-    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), (serial & 0x7fffffffL) | 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), not_before);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), not_after);
-    X509_set_pubkey(cert.get(), key);
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("codef hostile tests"), -1,
-                               -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                               -1, -1, 0);
-    const bool self = role != cert_role::leaf;
-    X509* iss = self ? cert.get() : issuer;
-    X509_set_issuer_name(cert.get(), X509_get_subject_name(iss));
-    switch (role) {
-    case cert_role::ca:
-        add_ext(cert.get(), iss, NID_basic_constraints, "critical,CA:TRUE");
-        add_ext(cert.get(), iss, NID_key_usage, "critical,keyCertSign,cRLSign");
-        add_ext(cert.get(), iss, NID_subject_key_identifier, "hash");
-        break;
-    case cert_role::leaf:
-        add_ext(cert.get(), iss, NID_basic_constraints, "critical,CA:FALSE");
-        add_ext(cert.get(), iss, NID_key_usage, "critical,digitalSignature,keyEncipherment");
-        add_ext(cert.get(), iss, NID_ext_key_usage, "serverAuth");
-        add_ext(cert.get(), iss, NID_subject_alt_name, names);
-        add_ext(cert.get(), iss, NID_authority_key_identifier, "keyid");
-        break;
-    case cert_role::self_signed_leaf:
-        // No key usage: with one that lacks keyCertSign OpenSSL would not call the certificate
-        // self-signed, and the failure would read "unable to get local issuer certificate".
-        add_ext(cert.get(), iss, NID_basic_constraints, "critical,CA:FALSE");
-        add_ext(cert.get(), iss, NID_ext_key_usage, "serverAuth");
-        add_ext(cert.get(), iss, NID_subject_alt_name, names);
-        break;
-    }
-    check(X509_sign(cert.get(), self ? key : issuer_key, EVP_sha256()) > 0, "X509_sign");
-    return cert;
-}
-
-std::string pem_of(X509* cert) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-    check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(n));
-}
-
 struct authority {
     pkey_ptr key{nullptr, &EVP_PKEY_free};
-    x509_ptr cert{nullptr, &X509_free};
+    x509_ptr cert;
     std::string pem;
 };
 
@@ -127,7 +75,7 @@ authority make_ca(const char* cn) {
     a.key = ec_key();
     a.cert =
         make_cert(a.key.get(), cn, cert_role::ca, nullptr, nullptr, nullptr, -3600, 3650L * 86400);
-    a.pem = pem_of(a.cert.get());
+    a.pem = emu::x509_pem(a.cert.get());
     return a;
 }
 
@@ -147,7 +95,7 @@ SSL_CTX* make_context(tls_mode mode) {
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
     check(ctx != nullptr, "SSL_CTX_new");
     pkey_ptr key = ec_key();
-    x509_ptr cert{nullptr, &X509_free};
+    x509_ptr cert;
     const authority& ca = mode == tls_mode::untrusted_ca ? untrusted_ca() : trusted_ca();
     auto leaf = [&](const char* names, long nb, long na) {
         return make_cert(key.get(), "127.0.0.1", cert_role::leaf, ca.cert.get(), ca.key.get(),
@@ -357,22 +305,7 @@ std::string response(int status, std::string_view body, const header_list& extra
 }
 
 std::string json_quote(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20 || u == 0x7f) {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\u00";
-            out += hex[u >> 4];
-            out += hex[u & 15];
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
+    return boost::json::serialize(boost::json::string_view(s.data(), s.size()));
 }
 
 std::string token_json(std::string_view access_token, std::string_view expires_in_json) {
@@ -391,34 +324,7 @@ std::string envelope(std::string_view code, std::string_view message, std::strin
 }
 
 std::string base64(std::string_view data, bool url) {
-    static constexpr char std_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    static constexpr char url_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const char* alphabet = url ? url_alphabet : std_alphabet;
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < data.size(); i += 3) {
-        const unsigned v = static_cast<unsigned char>(data[i]) << 16 |
-                           static_cast<unsigned char>(data[i + 1]) << 8 |
-                           static_cast<unsigned char>(data[i + 2]);
-        out += alphabet[v >> 18 & 63];
-        out += alphabet[v >> 12 & 63];
-        out += alphabet[v >> 6 & 63];
-        out += alphabet[v & 63];
-    }
-    if (i < data.size()) {
-        unsigned v = static_cast<unsigned char>(data[i]) << 16;
-        if (i + 1 < data.size()) v |= static_cast<unsigned char>(data[i + 1]) << 8;
-        out += alphabet[v >> 18 & 63];
-        out += alphabet[v >> 12 & 63];
-        if (i + 1 < data.size())
-            out += alphabet[v >> 6 & 63];
-        else if (!url)
-            out += '=';
-        if (!url) out += '=';
-    }
-    return out;
+    return url ? detail::base64url_encode(data) : detail::base64_encode(data);
 }
 
 std::string jwt(std::string_view payload_json) {
@@ -427,20 +333,7 @@ std::string jwt(std::string_view payload_json) {
 }
 
 std::string percent_encode(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            out += c;
-        } else {
-            out += '%';
-            out += hex[u >> 4];
-            out += hex[u & 15];
-        }
-    }
-    return out;
+    return detail::percent_encode(s);
 }
 
 std::string percent_decode(std::string_view s) {

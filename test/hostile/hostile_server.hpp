@@ -117,6 +117,7 @@ std::string token_json(std::string_view access_token, std::string_view expires_i
 // {"result": {"code", "message", "extraMessage", "transactionId"}, "data": <data_json>}.
 std::string envelope(std::string_view code, std::string_view message,
                      std::string_view data_json = "{}", std::string_view extra_message = "");
+// The project's own encoders (the client decodes with its decoders).
 std::string base64(std::string_view data, bool url = false); // url: base64url without padding
 // An unsigned JWT-shaped token: base64url({"alg":"RS256","typ":"JWT"}).base64url(payload).sig
 std::string jwt(std::string_view payload_json);
