@@ -339,6 +339,16 @@ result<scan_result> scan(int fd, const std::string& path, OnGroup on_group) {
     return out;
 }
 
+// One connectedId's group as NDJSON lines, to be written at once.
+std::string group_text(std::span<const sweep_item> items) {
+    std::string text;
+    for (const auto& item : items) {
+        text += ndjson_sink::line(item, items.size());
+        text += '\n';
+    }
+    return text;
+}
+
 bool write_all(int fd, const char* data, std::size_t size) {
     while (size > 0) {
         const ssize_t n = ::write(fd, data, size);
@@ -457,21 +467,19 @@ bool ndjson_sink::done(std::string_view connected_id) const {
 }
 
 result<std::monostate> ndjson_sink::write(std::span<const sweep_item> items) {
-    std::string text;
-    for (const auto& item : items) {
-        text += line(item, items.size());
-        text += '\n';
-    }
     // One write for the whole group; a short write goes on where it stopped.
-    std::size_t off = 0;
-    while (off < text.size()) {
-        const ssize_t n = ::write(fd_, text.data() + off, text.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0)
-            return make_failure(client_errc::invalid_argument,
-                                path_ + ": cannot be written: " + std::strerror(errno));
-        off += static_cast<std::size_t>(n);
-    }
+    const std::string text = group_text(items);
+    if (!write_all(fd_, text.data(), text.size()))
+        return make_failure(client_errc::invalid_argument,
+                            path_ + ": cannot be written: " + std::strerror(errno));
+    return std::monostate{};
+}
+
+result<std::monostate> ndjson_stream_sink::write(std::span<const sweep_item> items) {
+    const std::string text = group_text(items);
+    if (!write_all(fd_, text.data(), text.size()))
+        return make_failure(client_errc::invalid_argument,
+                            name_ + ": cannot be written: " + std::strerror(errno));
     return std::monostate{};
 }
 

@@ -114,6 +114,21 @@ private:
     std::uint64_t failed_removed_ = 0;
 };
 
+// The same NDJSON lines to a descriptor the sink does not own (stdout, a pipe), each group in
+// one write. Nothing to resume from: a rerun calls every connectedId again.
+class ndjson_stream_sink : public sweep_sink {
+public:
+    // name: what error messages call it ("stdout").
+    ndjson_stream_sink(int fd, std::string name)
+        : fd_(fd)
+        , name_(std::move(name)) {}
+    result<std::monostate> write(std::span<const sweep_item> items) override;
+
+private:
+    int fd_;
+    std::string name_;
+};
+
 struct sweep_progress {
     std::uint64_t ids_done = 0;    // this run
     std::uint64_t ids_skipped = 0; // already in the output (resumed)

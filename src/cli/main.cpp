@@ -469,27 +469,6 @@ void draw_progress(const codef::sweep_progress& p) {
     std::cerr << "\r" << codef::cli::progress_line(p, width) << "\x1b[K" << std::flush;
 }
 
-// --out -: the same lines on stdout, each group in one write. Nothing to resume from: a rerun
-// calls every connectedId again.
-class stdout_sink : public codef::sweep_sink {
-public:
-    codef::result<std::monostate> write(std::span<const codef::sweep_item> items) override {
-        std::string text;
-        for (const auto& item : items)
-            text.append(codef::ndjson_sink::line(item, items.size())).push_back('\n');
-        for (std::size_t off = 0; off < text.size();) {
-            const ssize_t n = ::write(STDOUT_FILENO, text.data() + off, text.size() - off);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0)
-                return codef::make_failure(codef::client_errc::invalid_argument,
-                                           std::string("stdout: cannot be written: ") +
-                                               std::strerror(errno));
-            off += static_cast<std::size_t>(n);
-        }
-        return std::monostate{};
-    }
-};
-
 // Passes items to the file, counting the failures that are refusals of the credentials or the
 // token (HTTP 401 or 403): those make the exit status 3, not 5.
 class auth_counting_sink : public codef::sweep_sink {
@@ -540,7 +519,7 @@ asio::awaitable<int> sweep(codef::client& c, const globals& g, sweep_args a,
     codef::sweep_options opts;
     opts.concurrency = g.concurrency;
     // A file (resumable), or stdout with --out -.
-    stdout_sink to_stdout;
+    codef::ndjson_stream_sink to_stdout(STDOUT_FILENO, "stdout");
     std::unique_ptr<codef::ndjson_sink> file;
     codef::sweep_sink* target = &to_stdout;
     if (a.out != "-") {

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace json = boost::json;
 using namespace codef;
@@ -224,6 +225,27 @@ BOOST_AUTO_TEST_CASE(an_unfinished_group_inside_the_file_is_dropped_too) {
     auto s = ndjson_sink::open(path).value();
     BOOST_TEST(!s->done("B"));
     BOOST_TEST(slurp(path) == a + c); // B will be written whole, once
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_sink_writes_the_same_lines_to_its_descriptor) {
+    int fds[2];
+    BOOST_TEST_REQUIRE(::pipe(fds) == 0);
+    const std::vector<sweep_item> group{ok_item("cid-1", "0004"), failed_item("cid-1", "0011")};
+    ndjson_stream_sink sink(fds[1], "the pipe");
+    BOOST_TEST_REQUIRE(sink.write(group).has_value());
+    ::close(fds[1]);
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+        got.append(buf, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    BOOST_TEST(got ==
+               ndjson_sink::line(group[0], 2) + "\n" + ndjson_sink::line(group[1], 2) + "\n");
+    // A closed descriptor: an error naming it, not a crash.
+    ndjson_stream_sink closed(fds[1], "the pipe");
+    auto r = closed.write(group);
+    BOOST_TEST(!r.has_value());
+    BOOST_TEST(r.diag().detail.find("the pipe: cannot be written") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
