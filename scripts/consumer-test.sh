@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Uses codef as its users would, three ways, each building test/cmake_install_test/main.cpp and
+# Uses codef as its users would, four ways, each building test/cmake_install_test/main.cpp and
 # making one call against codef::emulator:
 #   (a) find_package(codef) on a `cmake --install` of BUILD_DIR to a temporary prefix,
 #   (b) pkg-config (codef-emulator, which requires codef) on the same install,
-#   (c) add_subdirectory of this checkout from a parent that sets nothing.
+#   (c) add_subdirectory of this checkout from a parent that sets nothing,
+#   (d) add_subdirectory with CODEF_ASIO_SEPARATE_COMPILATION=OFF from a parent that compiles
+#       Asio itself.
 #   scripts/consumer-test.sh BUILD_DIR      (a configured and built build directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +33,8 @@ echo "--- (c) add_subdirectory"
 cmake -S test/cmake_install_test/subdirectory -B "$work/c" -DCODEF_SOURCE_DIR="$root" >/dev/null
 cmake --build "$work/c" -j "$(nproc)" >/dev/null
 "$work/c/app"
+
+echo "--- (d) add_subdirectory, the application compiling Asio"
+cmake -S test/cmake_install_test/own_asio -B "$work/d" -DCODEF_SOURCE_DIR="$root" >/dev/null
+cmake --build "$work/d" -j "$(nproc)" >/dev/null
+"$work/d/app"

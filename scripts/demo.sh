@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh curl
-scripts/build.sh release quickstart codef-cli
+scripts/build.sh release quickstart codef-cli codef-emulator # and so all that `cmake --install` installs
 
 echo "=== quickstart"
 build/release/example/quickstart
