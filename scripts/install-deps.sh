@@ -7,6 +7,7 @@ packages=(
     cmake make g++ clang-14 libclang-rt-14-dev
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
     libssl-dev libcurl4-openssl-dev
+    libcli11-dev help2man
     "$@"
 )
 

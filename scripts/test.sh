@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Every test: installs what is missing and compiles the READMEs' C++ blocks; builds and runs the
-# whole suite twice, once built with g++ and once with clang 14 under AddressSanitizer and
-# UndefinedBehaviorSanitizer; builds the plain g++ flavour (no build type) and runs its unit tests;
-# builds three programs that use the installed or embedded library as users do; runs the
-# concurrency tests once more under ThreadSanitizer, each fuzz target for 15 s, and each benchmark
-# program once, tiny.
+# Every test: installs what is missing, compiles the READMEs' C++ blocks and checks the reference
+# docs (scripts/docs-check.sh); builds and runs the whole suite twice, once built with g++ and once
+# with clang 14 under AddressSanitizer and UndefinedBehaviorSanitizer; builds the plain g++
+# flavour (no build type) and runs its unit tests; builds four programs that use the installed or
+# embedded library as users do; runs the concurrency tests once more under ThreadSanitizer, each
+# fuzz target for 15 s, and each benchmark program once, tiny.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh pkg-config
+scripts/install-deps.sh pkg-config doxygen
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -15,6 +15,9 @@ export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/t
 
 echo "=== README: every C++ block compiles"
 scripts/readme-snippets.sh
+
+echo "=== docs: Doxygen on the public headers, no warning, every public entity documented"
+scripts/docs-check.sh
 
 for flavour in release asan; do
     echo "=== $flavour: build"

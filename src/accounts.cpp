@@ -21,27 +21,36 @@ namespace codef {
 // ---------------------------------------------------------------------------------------------
 // secret and password
 
+namespace {
+// Zeroes every byte the string owns, not only its size: a short string lives in the object
+// itself, and a move leaves its bytes there.
+void wipe(std::string& s) noexcept {
+    OPENSSL_cleanse(s.data(), s.capacity());
+    s.clear();
+}
+} // namespace
+
 secret& secret::operator=(const secret& other) {
     if (this != &other) {
-        OPENSSL_cleanse(value_.data(), value_.size());
+        wipe(value_);
         value_ = other.value_;
     }
     return *this;
 }
 secret::secret(secret&& other) noexcept
     : value_(std::move(other.value_)) {
-    other.value_.clear();
+    wipe(other.value_);
 }
 secret& secret::operator=(secret&& other) noexcept {
     if (this != &other) {
-        OPENSSL_cleanse(value_.data(), value_.size());
+        wipe(value_);
         value_ = std::move(other.value_);
-        other.value_.clear();
+        wipe(other.value_);
     }
     return *this;
 }
 secret::~secret() {
-    OPENSSL_cleanse(value_.data(), value_.size());
+    wipe(value_);
 }
 
 std::ostream& operator<<(std::ostream& os, const secret&) {

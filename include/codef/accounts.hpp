@@ -1,6 +1,7 @@
-// Account management types: an end user's login at an organization (account), what registering it
-// came to (account_result), what a connectedId holds (account_list), connectedId pages, and the
-// types that keep passwords from being printed.
+/// @file
+/// @brief Account management types: an end user's login at an organization (account), what
+/// registering it came to (account_result), what a connectedId holds (account_list), connectedId
+/// pages, and the types that keep passwords from being printed.
 #pragma once
 
 #include <codef/crypto.hpp>
@@ -17,40 +18,53 @@
 
 namespace codef {
 
-// A secret string: never printed (operator<< writes "********"), wiped when destroyed. Read it
-// with reveal().
+/// A secret string: never printed (operator<< writes "********"), wiped when destroyed. Read it
+/// with reveal().
 class secret {
 public:
-    secret() = default;
+    secret() = default; ///< an empty secret
+    /// Holds value.
     explicit secret(std::string value)
         : value_(std::move(value)) {}
-    secret(const secret&) = default;
+    secret(const secret&) = default; ///< a copy, itself wiped when destroyed
+    /// Wipes the value held, then copies the other's.
     secret& operator=(const secret&);
+    /// Takes the other's value; the other is left empty.
     secret(secret&& other) noexcept;
+    /// Wipes the value held, then takes the other's; the other is left empty.
     secret& operator=(secret&& other) noexcept;
+    /// Wipes the value.
     ~secret();
 
+    /// The value itself.
     const std::string& reveal() const noexcept { return value_; }
+    /// Whether the value is empty.
     bool empty() const noexcept { return value_.empty(); }
 
 private:
     std::string value_{};
 };
+/// Writes "********", never the secret.
 std::ostream& operator<<(std::ostream& os, const secret&);
 
-// A password to send: plaintext, which the client RSA-encrypts with config::public_key before it
-// leaves the process, or a ciphertext made elsewhere, passed through as it is.
+/// A password to send: plaintext, which the client RSA-encrypts with config::public_key before it
+/// leaves the process, or a ciphertext made elsewhere, passed through as it is.
 class password {
 public:
-    password() = default;
+    password() = default; ///< no password (empty)
+    /// A plaintext password, which the client RSA-encrypts with config::public_key before sending.
     static password plaintext(std::string value) {
         return password(secret(std::move(value)), false);
     }
+    /// A ciphertext made elsewhere (base64), passed through as it is.
     static password encrypted(std::string base64_ciphertext) {
         return password(secret(std::move(base64_ciphertext)), true);
     }
+    /// Whether there is no password.
     bool empty() const noexcept { return value_.empty(); }
+    /// Whether it is a ciphertext (made by encrypted()) rather than plaintext.
     bool is_encrypted() const noexcept { return encrypted_; }
+    /// The plaintext or the ciphertext.
     const secret& value() const noexcept { return value_; }
 
 private:
@@ -60,68 +74,76 @@ private:
     secret value_;
     bool encrypted_ = false;
 };
+/// Writes "(none)", "(encrypted) ********" or "********", never the password.
 std::ostream& operator<<(std::ostream& os, const password&);
 
+/// The values of account_key::business_type.
 namespace business_type {
-inline constexpr const char* bank = "BK";
-inline constexpr const char* card = "CD";
-inline constexpr const char* stock = "ST";
-inline constexpr const char* insurance = "IS";
+inline constexpr const char* bank = "BK";      ///< banks
+inline constexpr const char* card = "CD";      ///< card companies
+inline constexpr const char* stock = "ST";     ///< securities
+inline constexpr const char* insurance = "IS"; ///< insurance
 } // namespace business_type
+/// The values of account_key::client_type.
 namespace client_type {
-inline constexpr const char* person = "P";
-inline constexpr const char* business = "B";
+inline constexpr const char* person = "P";   ///< a person
+inline constexpr const char* business = "B"; ///< a business
 } // namespace client_type
+/// The values of account_key::login_type.
 namespace login_type {
+/// A certificate: account::der_file and account::key_file.
 inline constexpr const char* certificate = "0";
-inline constexpr const char* id_password = "1";
+inline constexpr const char* id_password = "1"; ///< an id and a password: account::id
 } // namespace login_type
 
-// The five keys that name a registration within a connectedId.
+/// The five keys that name a registration within a connectedId.
 struct account_key {
-    std::string country_code = "KR";
-    std::string business_type{}; // BK bank, CD card, ...
-    std::string client_type = "P";
-    std::string organization{}; // 4 digits, e.g. "0004"
-    std::string login_type = "1";
+    std::string country_code = "KR"; ///< countryCode
+    std::string business_type{};     ///< businessType: BK bank, CD card, ... (business_type)
+    std::string client_type = "P";   ///< clientType: P person, B business (client_type)
+    std::string organization{};      ///< 4 digits, e.g. "0004"
+    std::string login_type = "1";    ///< loginType: 0 certificate, 1 id and password (login_type)
 };
 
-// An end user's login at an organization.
+/// An end user's login at an organization.
 struct account : account_key {
-    std::string id{}; // login_type "1"
-    codef::password password{};
-    std::string der_file;        // login_type "0": the certificate (base64)
-    std::string key_file;        // login_type "0": its private key (base64)
-    std::string birthday{};      // YYMMDD, when the organization asks for it
-    boost::json::object extra{}; // any other parameter, sent as it is
+    std::string id{};            ///< the login id, for login_type "1"
+    codef::password password{};  ///< the password of the id or of the certificate; required
+    std::string der_file;        ///< login_type "0": the certificate (base64)
+    std::string key_file;        ///< login_type "0": its private key (base64)
+    std::string birthday{};      ///< YYMMDD, when the organization asks for it
+    boost::json::object extra{}; ///< any other parameter, sent as it is
 };
 
-// One account's outcome in a create, add, update or delete.
+/// One account's outcome in a create, add, update or delete.
 struct account_outcome : account_key {
-    std::string code{}; // CF-00000 for success, the server's code otherwise
-    std::string message{};
-    std::string extra_message{};
+    std::string code{};          ///< CF-00000 for success, the server's code otherwise
+    std::string message{};       ///< the server's message
+    std::string extra_message{}; ///< the server's extra message
 };
 
+/// What a create, add, update or delete came to.
 struct account_result {
-    std::vector<account_outcome> success_list{};
-    std::vector<account_outcome> error_list{}; // each with its own code and message
-    std::string connected_id{};                // new on create; empty when nothing was registered
-    response reply{};                          // the whole reply: result code, message, raw data
+    std::vector<account_outcome> success_list{}; ///< the accounts it was carried out for
+    std::vector<account_outcome> error_list{};   ///< each with its own code and message
+    std::string connected_id{}; ///< new on create; empty when nothing was registered
+    response reply{};           ///< the whole reply: result code, message, raw data
 };
 
+/// What a connectedId holds (client::list_accounts).
 struct account_list {
-    std::vector<account_key> accounts{};
-    std::string connected_id{};
-    response reply{};
+    std::vector<account_key> accounts{}; ///< the registrations (data.accountList)
+    std::string connected_id{};          ///< data.connectedId
+    response reply{};                    ///< the whole reply: result code, message, raw data
 };
 
+/// One page of the connectedIds a client's credentials hold (client::connected_ids_page).
 struct connected_id_page {
-    std::vector<std::string> ids{};
-    std::int64_t page_no = 0;
-    bool has_next = false;
-    std::int64_t next_page_no = 0;
-    response reply{};
+    std::vector<std::string> ids{}; ///< data.connectedIdList
+    std::int64_t page_no = 0;       ///< the page asked for
+    bool has_next = false;          ///< data.hasNext: there are more pages
+    std::int64_t next_page_no = 0;  ///< data.nextPageNo: the page to ask for next
+    response reply{};               ///< the whole reply: result code, message, raw data
 };
 
 namespace detail {

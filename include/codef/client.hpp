@@ -1,5 +1,6 @@
-// codef::client: awaitable CODEF calls over pooled, kept-alive TLS connections, with one shared,
-// single-flight access token. One client may be shared by calls on any number of threads.
+/// @file
+/// @brief codef::client: awaitable CODEF calls over pooled, kept-alive TLS connections, with one
+/// shared, single-flight access token. One client may be shared by calls on any number of threads.
 #pragma once
 
 #include <codef/accounts.hpp>
@@ -18,7 +19,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
+/// @brief An asynchronous C++20 client for the CODEF API, and a CODEF emulator to test against.
+///
+/// codef::client makes awaitable calls on Boost.Asio. A CODEF business result, errors included,
+/// is a response; transport, TLS, HTTP and decoding failures are errors (error_code, diagnostics,
+/// result). codef::emulator is a real HTTPS CODEF server with fault injection, for tests. Names
+/// in codef::detail are the implementation's, not part of the API.
 namespace codef {
 
 namespace detail {
@@ -26,98 +35,147 @@ class client_impl;
 }
 class connected_id_stream;
 
-// Whether a call may be sent twice. Inquiries may; account changes and two-way follow-ups are
-// only retried when nothing of them reached the server.
-enum class idempotency { automatic, idempotent, non_idempotent };
+/// Whether a call may be sent twice. Inquiries may; account changes and two-way follow-ups are
+/// only retried when nothing of them reached the server.
+enum class idempotency {
+    automatic,     ///< by the path: account changes and two-way follow-ups non_idempotent
+    idempotent,    ///< may be sent again, even when some of it reached the server
+    non_idempotent ///< sent again only when nothing of it reached the server
+};
 
+/// Options of one call.
 struct call_options {
-    std::optional<std::chrono::milliseconds> timeout; // overrides config::call_timeout
-    idempotency retry_class = idempotency::automatic; // automatic: judged by the path
+    std::optional<std::chrono::milliseconds> timeout; ///< overrides config::call_timeout
+    idempotency retry_class = idempotency::automatic; ///< automatic: judged by the path
 };
 
+/// The access token and its expiry.
 struct token_info {
-    std::string access_token; // a secret: never log it
-    std::chrono::system_clock::time_point expires_at;
+    std::string access_token;                         ///< a secret: never log it
+    std::chrono::system_clock::time_point expires_at; ///< when the token expires (wall clock)
 };
 
-// Counters kept by the client, for benchmarks and monitoring.
+/// Counters kept by the client, for benchmarks and monitoring.
 struct client_stats {
-    std::uint64_t calls = 0;
-    std::uint64_t token_requests = 0;
-    std::uint64_t connections_opened = 0;
-    std::uint64_t tls_resumed = 0; // of connections_opened, handshakes that resumed a session
-    std::uint64_t retries = 0;
-    std::uint64_t stale_connection_retries = 0;   // resent on a fresh connection (never a change
-                                                  // of which a byte was written)
-    std::uint64_t stale_connections_detected = 0; // idle ones found closed before reuse
+    std::uint64_t calls = 0;              ///< calls made (each once, however many attempts)
+    std::uint64_t token_requests = 0;     ///< token requests sent (each attempt)
+    std::uint64_t connections_opened = 0; ///< connections opened (API and OAuth hosts)
+    std::uint64_t tls_resumed = 0; ///< of connections_opened, handshakes that resumed a session
+    std::uint64_t retries = 0;     ///< calls and token requests sent again after a backoff
+    /// Resent on a fresh connection (never a change of which a byte was written).
+    std::uint64_t stale_connection_retries = 0;
+    std::uint64_t stale_connections_detected = 0; ///< idle ones found closed before reuse
 };
 
+/// Awaitable CODEF calls over pooled, kept-alive TLS connections, with one shared, single-flight
+/// access token. One client may be shared by calls on any number of threads (config::thread_safe).
 class client {
 public:
-    // Throws codef::error (client_errc::invalid_config, detail naming the field) when cfg is
-    // invalid. All I/O runs on ex; completions come back on the awaiting coroutine's executor.
+    /// Makes a client. All I/O runs on ex; completions come back on the awaiting coroutine's
+    /// executor.
+    /// @throws codef::error (client_errc::invalid_config, detail naming the field) when cfg is
+    ///         invalid.
     client(boost::asio::any_io_executor ex, config cfg);
+    /// Shuts the client down: calls waiting for a connection or a token end with
+    /// client_errc::shut_down, and idle connections are closed.
     ~client();
+    /// Takes over the other client; the moved-from one may only be destroyed or assigned to.
     client(client&&) noexcept;
+    /// Shuts this client down (as the destructor does) and takes over the other one.
     client& operator=(client&&) noexcept;
-    client(const client&) = delete;
-    client& operator=(const client&) = delete;
+    client(const client&) = delete;            ///< not copyable: share one client
+    client& operator=(const client&) = delete; ///< not copyable: share one client
 
-    // POST path with params. A CODEF business result, errors included, is a response; transport,
-    // TLS, HTTP and decoding failures are errors. try_request returns them, request throws
-    // codef::error.
+    /// POST path with params. A CODEF business result, errors included, is a response;
+    /// transport, TLS, HTTP and decoding failures are errors. try_request returns them, request
+    /// throws codef::error.
+    /// @param path The API path, such as /v1/kr/bank/p/account/account-list: it must start with
+    ///             '/' and hold only printable ASCII without space, '?' or '#'.
+    /// @param params The parameters, sent as percent-encoded JSON. A plain call must carry
+    ///               neither is2Way nor twoWayInfo (client_errc::two_way_in_plain_call).
+    /// @param opts The call's timeout and retry class.
     boost::asio::awaitable<result<response>>
     try_request(std::string path, boost::json::object params, call_options opts = {});
+    /// POST path with params, as try_request, but a failure is thrown.
+    /// @throws codef::error when the call fails (not for a CODEF business result).
     boost::asio::awaitable<response> request(std::string path, boost::json::object params,
                                              call_options opts = {});
 
-    // The access token, issued if there is none yet (or it is too old), otherwise the cached one.
+    /// The access token, issued if there is none yet (or it is too old), otherwise the cached one.
     boost::asio::awaitable<result<token_info>> try_token(call_options opts = {});
 
-    // --- Accounts (accounts.hpp). Plaintext passwords are RSA-encrypted with
-    // config::public_key before sending; without a key such a call is refused before sending.
+    /// @name Accounts (accounts.hpp)
+    /// Plaintext passwords are RSA-encrypted with config::public_key before sending; without a
+    /// key such a call is refused before sending.
+    /// @{
+
+    /// Registers accounts under a new connectedId (POST /v1/account/create).
     boost::asio::awaitable<result<account_result>> create_accounts(std::vector<account> accounts,
                                                                    call_options opts = {});
+    /// Registers more accounts under connected_id (POST /v1/account/add).
     boost::asio::awaitable<result<account_result>>
     add_accounts(std::string connected_id, std::vector<account> accounts, call_options opts = {});
+    /// Updates accounts registered under connected_id (POST /v1/account/update).
     boost::asio::awaitable<result<account_result>> update_accounts(std::string connected_id,
                                                                    std::vector<account> accounts,
                                                                    call_options opts = {});
+    /// Removes the accounts that keys name from connected_id (POST /v1/account/delete).
     boost::asio::awaitable<result<account_result>> delete_accounts(std::string connected_id,
                                                                    std::vector<account_key> keys,
                                                                    call_options opts = {});
+    /// The accounts registered under connected_id (POST /v1/account/list).
     boost::asio::awaitable<result<account_list>> list_accounts(std::string connected_id,
                                                                call_options opts = {});
-    // One page of the connectedIds this client's credentials hold (page 0 first).
+    /// One page of the connectedIds this client's credentials hold (page 0 first; POST
+    /// /v1/account/connectedId-list). A page that makes no progress is
+    /// protocol_errc::paging_stalled.
     boost::asio::awaitable<result<connected_id_page>> connected_ids_page(std::int64_t page_no = 0,
                                                                          call_options opts = {});
-    // Every connectedId, page after page, holding one page at a time. The stream refers to this
-    // client: it must not outlive it.
+    /// Every connectedId, page after page, holding one page at a time. The stream refers to this
+    /// client: it must not outlive it.
     connected_id_stream connected_ids(call_options opts = {});
+    /// @}
 
-    // --- Products (products.hpp, two_way.hpp). A CF-03002 reply becomes a two_way_challenge.
+    /// @name Products (products.hpp, two_way.hpp)
+    /// A CF-03002 reply becomes a two_way_challenge.
+    /// @{
+
+    /// POST path with params, as try_request; a CF-03002 reply with data.continue2Way becomes a
+    /// two_way_challenge.
     boost::asio::awaitable<result<product_outcome>>
     try_product(std::string path, boost::json::object params, call_options opts = {});
-    // Sends the answer with the challenge's original parameters, is2Way and twoWayInfo.
+    /// Sends the answer with the challenge's original parameters, is2Way and twoWayInfo. The
+    /// outcome may be another challenge.
     boost::asio::awaitable<result<product_outcome>>
     continue_two_way(two_way_challenge challenge, two_way_answer answer, call_options opts = {});
-    // A follow-up built by the caller (as with the official libraries): params must hold
-    // is2Way: true and twoWayInfo with its four keys.
+    /// A follow-up built by the caller (as with the official libraries): params must hold
+    /// is2Way: true and twoWayInfo with its four keys.
     boost::asio::awaitable<result<product_outcome>>
     continue_two_way(std::string path, boost::json::object params, call_options opts = {});
+    /// The accounts of a connectedId at a bank (/v1/kr/bank/{p|b}/account/account-list).
     boost::asio::awaitable<result<bank_account_list>> bank_accounts(bank_account_query q,
                                                                     call_options opts = {});
+    /// An account's transactions between two dates (/v1/kr/bank/{p|b}/account/transaction-list).
     boost::asio::awaitable<result<bank_transaction_list>>
     bank_transactions(bank_transaction_query q, call_options opts = {});
+    /// The cards of a connectedId at a card company (/v1/kr/card/{p|b}/account/card-list).
     boost::asio::awaitable<result<card_list>> cards(card_query q, call_options opts = {});
+    /// Card approvals between two dates (/v1/kr/card/{p|b}/account/approval-list).
     boost::asio::awaitable<result<card_approval_list>> card_approvals(card_approval_query q,
                                                                       call_options opts = {});
+    /// @}
 
-    // plaintext RSA-encrypted with config::public_key (base64), as CODEF wants passwords.
+    /// plaintext RSA-encrypted with config::public_key (base64), as CODEF wants passwords.
+    /// @return The ciphertext, or client_errc::missing_public_key when config::public_key is
+    ///         empty.
     result<std::string> encrypt(std::string_view plaintext) const;
 
+    /// The client's counters, as they are now.
     client_stats stats() const;
+    /// The client's config: the one it was made with, the sandbox credentials and the clock
+    /// filled in when they were empty.
     const config& get_config() const noexcept;
+    /// The executor all I/O runs on (ex of the constructor).
     boost::asio::any_io_executor get_executor() const noexcept;
 
 private:
@@ -131,21 +189,25 @@ private:
     std::shared_ptr<detail::client_impl> impl_;
 };
 
-// Every connectedId, across pages (hasNext / nextPageNo), one page in memory at a time.
-//   auto ids = client.connected_ids();
-//   for (;;) {
-//       auto id = co_await ids.next();      // result<std::optional<std::string>>
-//       if (!id) { /* error: calling next() again retries the same page */ }
-//       if (!*id) break;                    // the end
-//   }
+/// Every connectedId, across pages (hasNext / nextPageNo), one page in memory at a time.
+/// Made by client::connected_ids.
+/// @code
+///   auto ids = client.connected_ids();
+///   for (;;) {
+///       auto id = co_await ids.next();      // result<std::optional<std::string>>
+///       if (!id) { /* error: calling next() again retries the same page */ }
+///       if (!*id) break;                    // the end
+///   }
+/// @endcode
 class connected_id_stream {
 public:
-    // The next connectedId; an empty optional after the last.
+    /// The next connectedId; an empty optional after the last.
     boost::asio::awaitable<result<std::optional<std::string>>> next();
-    // The rest of the current page, or the next page; an empty vector after the last.
+    /// The rest of the current page, or the next page; an empty vector after the last.
     boost::asio::awaitable<result<std::vector<std::string>>> next_page();
-    // connectedIds held now (at most one page).
+    /// connectedIds held now (at most one page).
     std::size_t buffered() const noexcept { return page_.size() - pos_; }
+    /// The pages read so far.
     std::int64_t pages_read() const noexcept { return pages_read_; }
 
 private:

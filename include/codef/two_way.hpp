@@ -1,6 +1,7 @@
-// Two-way (additional) authentication: a product call that answers CF-03002 gives a challenge;
-// client::continue_two_way sends the answer with the original parameters, is2Way and twoWayInfo,
-// and may get another challenge.
+/// @file
+/// @brief Two-way (additional) authentication: a product call that answers CF-03002 gives a
+/// challenge; client::continue_two_way sends the answer with the original parameters, is2Way and
+/// twoWayInfo, and may get another challenge.
 #pragma once
 
 #include <codef/error.hpp>
@@ -16,34 +17,44 @@
 
 namespace codef {
 
+/// A request for additional authentication: the data of a CF-03002 reply, and the call to send
+/// again with the end user's answer (client::continue_two_way).
 struct two_way_challenge {
-    std::string method; // secureNo, smsAuthNo, simpleAuth, emailAuthNo, ...
-    std::int64_t job_index = 0;
-    std::int64_t thread_index = 0;
-    std::string jti;
-    std::int64_t two_way_timestamp = 0; // milliseconds
-    boost::json::value extra_info;      // e.g. {"reqSecureNo": "data:image/png;base64,..."}
-    response reply;                     // the CF-03002 reply whole
-    std::string path;                   // the call to send again, with the answer
+    std::string method;                 ///< secureNo, smsAuthNo, simpleAuth, emailAuthNo, ...
+    std::int64_t job_index = 0;         ///< data.jobIndex
+    std::int64_t thread_index = 0;      ///< data.threadIndex
+    std::string jti;                    ///< data.jti
+    std::int64_t two_way_timestamp = 0; ///< data.twoWayTimestamp, in milliseconds
+    boost::json::value extra_info;      ///< e.g. {"reqSecureNo": "data:image/png;base64,..."}
+    response reply;                     ///< the CF-03002 reply whole
+    std::string path;                   ///< the call to send again, with the answer
+    /// The call's original parameters (without is2Way and twoWayInfo), sent again with the answer.
     boost::json::object params;
 
-    // The challenge in a reply, when it is CF-03002 with data.continue2Way; empty otherwise.
-    // Keys the reply lacks stay empty (0 or ""): continue_two_way then refuses to send.
+    /// The challenge in a reply, when it is CF-03002 with data.continue2Way; empty otherwise.
+    /// Keys the reply lacks stay empty (0 or ""): continue_two_way then refuses to send.
+    /// @param r The reply.
+    /// @param path The path of the call that got it.
+    /// @param params The parameters of the call that got it; is2Way and twoWayInfo are dropped,
+    ///               so that a follow-up of a follow-up starts again from the original ones.
     static std::optional<two_way_challenge> from(const response& r, std::string path,
                                                  boost::json::object params);
 };
 
-// What the end user answered.
+/// What the end user answered.
 struct two_way_answer {
-    std::string value;    // the code typed (secureNo, smsAuthNo, emailAuthNo)
-    bool refresh = false; // secureNo: ask for a new captcha instead
+    std::string value;    ///< the code typed (secureNo, smsAuthNo, emailAuthNo)
+    bool refresh = false; ///< secureNo: ask for a new captcha instead
 
+    /// The code the end user typed (secureNo, smsAuthNo, emailAuthNo).
     static two_way_answer code(std::string v) { return {std::move(v), false}; }
-    static two_way_answer confirmed() { return {"1", false}; } // simpleAuth: done in the app
+    /// simpleAuth: done in the app.
+    static two_way_answer confirmed() { return {"1", false}; }
+    /// secureNo: ask for a new captcha instead of answering.
     static two_way_answer new_captcha() { return {"", true}; }
 };
 
-// A product call ends in a response or in a challenge to answer.
+/// A product call ends in a response or in a challenge to answer.
 using product_outcome = std::variant<response, two_way_challenge>;
 
 namespace detail {

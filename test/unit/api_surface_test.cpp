@@ -61,6 +61,31 @@ BOOST_AUTO_TEST_CASE(secrets_never_print) {
     BOOST_TEST(s.empty());
 }
 
+// Every byte a secret's string owns is zeroed when the value leaves it: a short value lives in
+// the string object itself (small-string optimisation), and a move used to leave it there.
+// (The first byte is no test: clearing a string writes its terminator there.)
+static bool holds_no_byte_of(const secret& s, std::string_view value) {
+    const std::string& str = s.reveal();
+    const std::string_view owned(str.data(), str.capacity());
+    return owned.find(value.substr(1)) == std::string_view::npos;
+}
+
+BOOST_AUTO_TEST_CASE(a_secret_moved_or_replaced_leaves_no_copy_behind) {
+    secret from_move("pin-1234"); // short: kept inside the string object
+    secret to(std::move(from_move));
+    BOOST_TEST(to.reveal() == "pin-1234");
+    BOOST_TEST(holds_no_byte_of(from_move, "pin-1234"));
+
+    secret from_assign("pin-5678");
+    secret replaced("old-9999");
+    const std::string& replaced_str = replaced.reveal();
+    replaced = std::move(from_assign);
+    BOOST_TEST(replaced.reveal() == "pin-5678");
+    BOOST_TEST(holds_no_byte_of(from_assign, "pin-5678"));
+    BOOST_TEST(std::string_view(replaced_str.data(), replaced_str.capacity()).find("ld-9999") ==
+               std::string_view::npos);
+}
+
 BOOST_AUTO_TEST_CASE(plaintext_passwords_leave_encrypted) {
     auto params = detail::account_params(
         {bank_login("0004", "pw-1"), bank_login("0088", "비밀번호")}, &rsa().pub);
