@@ -4,7 +4,8 @@
 # with clang 14 under AddressSanitizer and UndefinedBehaviorSanitizer; builds the plain g++
 # flavour (no build type) and runs its unit tests; builds four programs that use the installed or
 # embedded library as users do; runs the concurrency tests once more under ThreadSanitizer, each
-# fuzz target for 15 s, and each benchmark program once, tiny.
+# fuzz target for 15 s, each benchmark program once, tiny, and the official Node client through
+# two-way authentication against the emulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh pkg-config doxygen
@@ -45,4 +46,7 @@ scripts/fuzz.sh --seconds 15
 
 echo "=== benchmarks: one tiny run each, so that they cannot rot"
 benchmarks/smoke.sh build/release
+
+echo "=== the official Node client, easycodef-node, through two-way authentication on the emulator"
+scripts/easycodef-node-two-way.sh build/release
 echo "=== all tests passed"

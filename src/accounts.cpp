@@ -2,6 +2,8 @@
 #include <codef/accounts.hpp>
 #include <codef/client.hpp>
 
+#include "detail/encoding.hpp"
+
 #include <boost/json/array.hpp>
 
 #include <openssl/crypto.h>
@@ -9,9 +11,12 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <ostream>
 #include <string_view>
+#include <system_error>
 
 namespace json = boost::json;
 namespace asio = boost::asio;
@@ -58,6 +63,29 @@ std::ostream& operator<<(std::ostream& os, const secret&) {
 }
 std::ostream& operator<<(std::ostream& os, const password& p) {
     return os << (p.empty() ? "(none)" : p.is_encrypted() ? "(encrypted) ********" : "********");
+}
+
+result<std::string> file_to_base64(const std::string& path, std::size_t max_bytes) {
+    const auto refuse = [&](const std::string& why) {
+        return make_failure(client_errc::invalid_argument, "certificate file " + path + ": " + why);
+    };
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (ec) return refuse(ec.message());
+    if (!std::filesystem::is_regular_file(status)) return refuse("not a regular file");
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) return refuse(ec.message());
+    if (size > max_bytes)
+        return refuse(std::to_string(size) + " bytes, more than " + std::to_string(max_bytes));
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return refuse("cannot be opened");
+    std::string bytes(static_cast<std::size_t>(size), '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (in.gcount() != static_cast<std::streamsize>(bytes.size()))
+        return refuse("read ended early");
+    std::string out = detail::base64_encode(bytes);
+    OPENSSL_cleanse(bytes.data(), bytes.size()); // a private key, maybe
+    return out;
 }
 
 namespace detail {
@@ -137,9 +165,28 @@ result<json::object> account_params(const std::vector<account>& accounts, const 
                              "neither \"0\" (certificate) nor \"1\" (id and password)");
         if (a.login_type == login_type::id_password && a.id.empty())
             return bad_field(at + "id", "empty with loginType \"1\"");
-        if (a.login_type == login_type::certificate && (a.der_file.empty() || a.key_file.empty()))
-            return bad_field(at + (a.der_file.empty() ? "derFile" : "keyFile"),
-                             "empty with loginType \"0\"");
+        if (a.login_type == login_type::certificate) {
+            if (!a.cert_type.empty() && a.cert_type != "pfx")
+                return bad_field(at + "certType",
+                                 "neither empty (derFile and keyFile) nor \"pfx\"");
+            if (a.cert_type == "pfx") {
+                if (a.cert_file.empty())
+                    return bad_field(at + "certFile", "empty with certType \"pfx\"");
+                if (!a.der_file.empty() || !a.key_file.empty())
+                    return bad_field(
+                        at + (a.der_file.empty() ? "keyFile" : "derFile"),
+                        "given with certType \"pfx\" (certFile holds the certificate)");
+            } else if (a.der_file.empty() || a.key_file.empty()) {
+                return bad_field(at + (a.der_file.empty() ? "derFile" : "keyFile"),
+                                 "empty with loginType \"0\" (or certType \"pfx\" and certFile)");
+            }
+            for (const auto& [name, value] :
+                 {std::pair<const char*, const std::string*>{"derFile", &a.der_file},
+                  {"keyFile", &a.key_file},
+                  {"certFile", &a.cert_file}})
+                if (!value->empty() && !base64_decode(*value))
+                    return bad_field(at + name, "not standard base64 (file_to_base64 makes it)");
+        }
         if (a.password.empty()) return bad_field(at + "password", "empty");
 
         json::object o = a.extra;
@@ -147,6 +194,8 @@ result<json::object> account_params(const std::vector<account>& accounts, const 
         if (!a.id.empty()) o["id"] = a.id;
         if (!a.der_file.empty()) o["derFile"] = a.der_file;
         if (!a.key_file.empty()) o["keyFile"] = a.key_file;
+        if (!a.cert_type.empty()) o["certType"] = a.cert_type;
+        if (!a.cert_file.empty()) o["certFile"] = a.cert_file;
         if (!a.birthday.empty()) o["birthday"] = a.birthday;
         auto pw = password_param(key, a.password, at + "password");
         if (!pw) return pw.get_failure();
@@ -201,6 +250,14 @@ connected_id_page parse_connected_id_page(response r, std::int64_t asked) {
         }
         if (const auto* h = data->if_contains("hasNext"); h && h->is_bool())
             out.has_next = h->get_bool();
+        // The page the server says it sent (a number, or a string of one).
+        if (const auto* p = data->if_contains("pageNo")) {
+            if (p->is_int64())
+                out.page_no = p->get_int64();
+            else if (p->is_string() && !p->get_string().empty() &&
+                     p->get_string().find_first_not_of("0123456789") == std::string::npos)
+                out.page_no = std::atoll(p->get_string().c_str());
+        }
         if (const auto* n = data->if_contains("nextPageNo")) {
             if (n->is_int64())
                 out.next_page_no = n->get_int64();

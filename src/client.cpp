@@ -7,6 +7,7 @@
 #include "detail/client_impl.hpp"
 #include "detail/encoding.hpp"
 #include "detail/envelope.hpp"
+#include "detail/field_value.hpp"
 #include "detail/jwt.hpp"
 #include "detail/redact.hpp"
 
@@ -218,9 +219,41 @@ client_stats client_impl::stats() const {
     return s;
 }
 
+void client_impl::remember_token(const std::string& value) {
+    std::lock_guard lock(last_token_mutex_);
+    last_token_ = value;
+}
+
+std::optional<token> client_impl::load_stored_token() {
+    if (skip_store_load_.exchange(false) || !cfg_.token_store) return std::nullopt;
+    std::optional<token_info> kept;
+    try {
+        kept = cfg_.token_store->load();
+    } catch (...) {
+        return std::nullopt; // as nothing kept (token_store.hpp)
+    }
+    if (!kept || kept->access_token.empty() || !is_field_value(kept->access_token))
+        return std::nullopt;
+    const auto now = cfg_.clock();
+    if (kept->expires_at - cfg_.token_refresh_margin <= now) return std::nullopt;
+    {
+        std::lock_guard lock(last_token_mutex_);
+        if (kept->access_token == last_token_) return std::nullopt; // the one being replaced
+        last_token_ = kept->access_token;
+    }
+    secrets_.add_token(kept->access_token);
+    token t;
+    t.issued_at = now;
+    t.expires_at = kept->expires_at;
+    t.value = std::move(kept->access_token);
+    t.authorization = "Authorization: Bearer " + t.value + "\r\n";
+    return t;
+}
+
 asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point deadline) {
     // The same decisions as a call's, without a token of its own to reissue: the token endpoint's
     // 401 is a wrong credential.
+    if (auto kept = load_stored_token()) co_return std::move(*kept);
     retry_policy policy(cfg_.retry, random_seed());
     call_fsm fsm(policy, &budget_, retry_class::idempotent, deadline, false);
     fsm.start();
@@ -258,6 +291,14 @@ asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point
                 t.value = std::move(reply->access_token);
                 // parse_token_reply refused a token that is not a valid field value.
                 t.authorization = "Authorization: Bearer " + t.value + "\r\n";
+                remember_token(t.value);
+                if (cfg_.token_store) {
+                    try {
+                        cfg_.token_store->save(token_info{t.value, t.expires_at});
+                    } catch (...) {
+                        // A store that fails costs sharing, not the call (token_store.hpp).
+                    }
+                }
                 co_return t;
             }
             failure f = exchange_failure(x, "token request to " + oauth_ep_.host_header);
@@ -296,6 +337,9 @@ asio::awaitable<result<response>> client_impl::call(std::string path, boost::jso
         for (std::string* text : {&r->message, &r->extra_message, &r->code, &r->transaction_id})
             secrets.redact(*text);
         scrub_data(secrets, r->data);
+        for (auto& kv : r->top_level)
+            if (kv.value().is_string() || kv.value().is_structured())
+                scrub_data(secrets, kv.value());
         co_return r;
     }
     failure f = r.get_failure();
@@ -407,11 +451,17 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
     }
 }
 
-asio::awaitable<result<token_info>> client_impl::current_token(call_options opts) {
+asio::awaitable<result<token_info>> client_impl::new_token(call_options opts) {
+    skip_store_load_.store(true);
+    co_return co_await current_token(opts, tokens_->newest_generation() + 1);
+}
+
+asio::awaitable<result<token_info>> client_impl::current_token(call_options opts,
+                                                               std::uint64_t min_generation) {
     auto self = shared_from_this();
     const auto deadline = steady_clock::now() + opts.timeout.value_or(cfg_.call_timeout);
     try {
-        auto tok = co_await tokens_->get(0, deadline);
+        auto tok = co_await tokens_->get(min_generation, deadline);
         if (!tok) {
             failure f = tok.get_failure();
             secrets_.scrub({}, f.diag);
@@ -476,6 +526,11 @@ result<std::string> client::encrypt(std::string_view plaintext) const {
 asio::awaitable<result<token_info>> client::try_token(call_options opts) {
     auto impl = impl_;
     co_return co_await impl->current_token(opts);
+}
+
+asio::awaitable<result<token_info>> client::refresh_token(call_options opts) {
+    auto impl = impl_;
+    co_return co_await impl->new_token(opts);
 }
 
 client_stats client::stats() const {

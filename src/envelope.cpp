@@ -265,6 +265,14 @@ result<response> parse_api_reply(std::string_view body, std::size_t max_memory) 
         std::destroy_at(&out.data);
         std::construct_at(&out.data, std::move(*data));
     }
+    if (top->size() > (top->contains("data") ? 2u : 1u)) {
+        // Same storage as the parsed reply, so that the values move rather than copy.
+        std::destroy_at(&out.top_level);
+        std::construct_at(&out.top_level, top->storage());
+        for (auto& kv : *top)
+            if (kv.key() != "result" && kv.key() != "data")
+                out.top_level.emplace(kv.key(), std::move(kv.value()));
+    }
     return out;
 }
 

@@ -98,7 +98,9 @@ void token_refresher::start_refresh() {
 void token_refresher::on_fetched(result<token> r) {
     result<token_ptr> outcome = make_failure(client_errc::shut_down);
     if (r) {
-        outcome = state_.on_refresh_succeeded(std::move(*r));
+        auto tok = state_.on_refresh_succeeded(std::move(*r));
+        newest_.store(tok->generation);
+        outcome = std::move(tok);
     } else {
         state_.on_refresh_failed(clock_());
         outcome = r.get_failure();

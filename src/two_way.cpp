@@ -35,10 +35,18 @@ std::optional<two_way_challenge> two_way_challenge::from(const response& r, std:
     two_way_challenge c;
     if (const auto* m = data->if_contains("method"); m && m->is_string())
         c.method = m->get_string();
-    c.job_index = integer(*data, "jobIndex");
-    c.thread_index = integer(*data, "threadIndex");
-    if (const auto* j = data->if_contains("jti"); j && j->is_string()) c.jti = j->get_string();
-    c.two_way_timestamp = integer(*data, "twoWayTimestamp");
+    // CODEF sends the job's keys in data and again in the top-level twoWayInfo: data first.
+    const json::object* info = nullptr;
+    if (const auto* i = r.top_level.if_contains("twoWayInfo"); i && i->is_object())
+        info = &i->get_object();
+    const auto job_key = [&](std::string_view key) -> const json::object& {
+        return data->contains(key) || !info ? *data : *info;
+    };
+    c.job_index = integer(job_key("jobIndex"), "jobIndex");
+    c.thread_index = integer(job_key("threadIndex"), "threadIndex");
+    if (const auto* j = job_key("jti").if_contains("jti"); j && j->is_string())
+        c.jti = j->get_string();
+    c.two_way_timestamp = integer(job_key("twoWayTimestamp"), "twoWayTimestamp");
     if (const auto* e = data->if_contains("extraInfo")) c.extra_info = *e;
     c.reply = r;
     c.path = std::move(path);
@@ -46,6 +54,84 @@ std::optional<two_way_challenge> two_way_challenge::from(const response& r, std:
     params.erase("is2Way");
     params.erase("twoWayInfo");
     c.params = std::move(params);
+    return c;
+}
+
+namespace {
+
+constexpr int challenge_json_version = 1;
+
+failure bad_key(std::string_view key, const char* why) {
+    return make_failure(client_errc::invalid_argument,
+                        "two_way_challenge JSON: " + std::string(key) + ": " + why);
+}
+
+} // namespace
+
+json::object two_way_challenge::to_json() const {
+    json::object result{{"code", reply.code},
+                        {"message", reply.message},
+                        {"extraMessage", reply.extra_message},
+                        {"transactionId", reply.transaction_id}};
+    json::object envelope = reply.top_level;
+    envelope["result"] = std::move(result);
+    envelope["data"] = reply.data;
+    return json::object{{"codefTwoWayChallenge", challenge_json_version},
+                        {"method", method},
+                        {"jobIndex", job_index},
+                        {"threadIndex", thread_index},
+                        {"jti", jti},
+                        {"twoWayTimestamp", two_way_timestamp},
+                        {"extraInfo", extra_info},
+                        {"path", path},
+                        {"params", params},
+                        {"reply", std::move(envelope)}};
+}
+
+result<two_way_challenge> two_way_challenge::from_json(const json::value& v) {
+    const auto* o = v.if_object();
+    if (!o) return bad_key("(top)", "not an object");
+    const auto* version = o->if_contains("codefTwoWayChallenge");
+    if (!version || !version->is_int64() || version->get_int64() != challenge_json_version)
+        return bad_key("codefTwoWayChallenge", "missing or not 1 (not made by to_json)");
+    two_way_challenge c;
+    for (auto [key, out] : {std::pair<std::string_view, std::string*>{"method", &c.method},
+                            {"jti", &c.jti},
+                            {"path", &c.path}}) {
+        const auto* s = o->if_contains(key);
+        if (!s || !s->is_string()) return bad_key(key, "missing or not a string");
+        *out = s->get_string();
+    }
+    for (auto [key, out] : {std::pair<std::string_view, std::int64_t*>{"jobIndex", &c.job_index},
+                            {"threadIndex", &c.thread_index},
+                            {"twoWayTimestamp", &c.two_way_timestamp}}) {
+        const auto* n = o->if_contains(key);
+        if (!n || !n->is_int64()) return bad_key(key, "missing or not an integer");
+        *out = n->get_int64();
+    }
+    if (const auto* e = o->if_contains("extraInfo")) c.extra_info = *e;
+    const auto* params = o->if_contains("params");
+    if (!params || !params->is_object()) return bad_key("params", "missing or not an object");
+    c.params = params->get_object();
+    const auto* reply = o->if_contains("reply");
+    if (!reply || !reply->is_object()) return bad_key("reply", "missing or not an object");
+    const auto* res = reply->get_object().if_contains("result");
+    if (!res || !res->is_object()) return bad_key("reply.result", "missing or not an object");
+    for (auto [key, out] : {std::pair<std::string_view, std::string*>{"code", &c.reply.code},
+                            {"message", &c.reply.message},
+                            {"extraMessage", &c.reply.extra_message},
+                            {"transactionId", &c.reply.transaction_id}}) {
+        const auto* s = res->get_object().if_contains(key);
+        if (!s || !s->is_string())
+            return bad_key("reply.result." + std::string(key), "missing or not a string");
+        *out = s->get_string();
+    }
+    for (const auto& kv : reply->get_object()) {
+        if (kv.key() == "data")
+            c.reply.data = kv.value();
+        else if (kv.key() != "result")
+            c.reply.top_level.emplace(kv.key(), kv.value());
+    }
     return c;
 }
 

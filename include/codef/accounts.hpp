@@ -91,7 +91,8 @@ inline constexpr const char* business = "B"; ///< a business
 } // namespace client_type
 /// The values of account_key::login_type.
 namespace login_type {
-/// A certificate: account::der_file and account::key_file.
+/// A certificate: account::der_file and account::key_file, or account::cert_type "pfx" and
+/// account::cert_file.
 inline constexpr const char* certificate = "0";
 inline constexpr const char* id_password = "1"; ///< an id and a password: account::id
 } // namespace login_type
@@ -107,13 +108,23 @@ struct account_key {
 
 /// An end user's login at an organization.
 struct account : account_key {
-    std::string id{};            ///< the login id, for login_type "1"
-    codef::password password{};  ///< the password of the id or of the certificate; required
-    std::string der_file;        ///< login_type "0": the certificate (base64)
-    std::string key_file;        ///< login_type "0": its private key (base64)
+    std::string id{};           ///< the login id, for login_type "1"
+    codef::password password{}; ///< the password of the id or of the certificate; required
+    std::string der_file{};     ///< login_type "0": the certificate, signCert.der (base64)
+    std::string key_file{};     ///< login_type "0": its private key, signPri.key (base64)
+    /// login_type "0" with a PKCS#12 file: "pfx" (then cert_file, not der_file and key_file).
+    std::string cert_type{};
+    std::string cert_file{};     ///< login_type "0", cert_type "pfx": the .pfx/.p12 file (base64)
     std::string birthday{};      ///< YYMMDD, when the organization asks for it
     boost::json::object extra{}; ///< any other parameter, sent as it is
 };
+
+/// A file's bytes in standard base64, as CODEF wants certificate files (account::der_file,
+/// account::key_file, account::cert_file); the official libraries' encodeToFileString.
+/// @return The base64 text, or client_errc::invalid_argument naming the path and why (missing,
+///         unreadable, not a regular file, larger than max_bytes). A certificate file is a few
+///         kilobytes: the default bound is 1 MiB.
+result<std::string> file_to_base64(const std::string& path, std::size_t max_bytes = 1 << 20);
 
 /// One account's outcome in a create, add, update or delete.
 struct account_outcome : account_key {
@@ -140,7 +151,7 @@ struct account_list {
 /// One page of the connectedIds a client's credentials hold (client::connected_ids_page).
 struct connected_id_page {
     std::vector<std::string> ids{}; ///< data.connectedIdList
-    std::int64_t page_no = 0;       ///< the page asked for
+    std::int64_t page_no = 0;       ///< data.pageNo: the page the server sent (else the page asked)
     bool has_next = false;          ///< data.hasNext: there are more pages
     std::int64_t next_page_no = 0;  ///< data.nextPageNo: the page to ask for next
     response reply{};               ///< the whole reply: result code, message, raw data

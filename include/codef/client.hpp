@@ -8,6 +8,7 @@
 #include <codef/error.hpp>
 #include <codef/products.hpp>
 #include <codef/response.hpp>
+#include <codef/token_store.hpp>
 #include <codef/two_way.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -47,12 +48,6 @@ enum class idempotency {
 struct call_options {
     std::optional<std::chrono::milliseconds> timeout; ///< overrides config::call_timeout
     idempotency retry_class = idempotency::automatic; ///< automatic: judged by the path
-};
-
-/// The access token and its expiry.
-struct token_info {
-    std::string access_token;                         ///< a secret: never log it
-    std::chrono::system_clock::time_point expires_at; ///< when the token expires (wall clock)
 };
 
 /// Counters kept by the client, for benchmarks and monitoring.
@@ -103,6 +98,11 @@ public:
 
     /// The access token, issued if there is none yet (or it is too old), otherwise the cached one.
     boost::asio::awaitable<result<token_info>> try_token(call_options opts = {});
+    /// Asks CODEF for a new token whatever the client holds (config::token_store is not
+    /// consulted, and the new token is saved to it): after the client's permissions changed on
+    /// the CODEF dashboard, since a token keeps the authorities it was issued with (the official
+    /// libraries' requestNewToken). Calls waiting for a token at the time get the new one.
+    boost::asio::awaitable<result<token_info>> refresh_token(call_options opts = {});
 
     /// @name Accounts (accounts.hpp)
     /// Plaintext passwords are RSA-encrypted with config::public_key before sending; without a

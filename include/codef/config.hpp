@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace codef {
@@ -42,6 +43,8 @@ struct retry_settings {
     unsigned budget_floor = 20;
 };
 
+class token_store;
+
 /// The client's settings. Every field has a default; a client checks them once, when it is made
 /// (validate).
 struct config {
@@ -71,6 +74,9 @@ struct config {
     /// A token is reissued this long before its exp (at most half its lifetime), in the
     /// background, so that calls never wait for one.
     std::chrono::seconds token_refresh_margin{3600};
+    /// Where the token is kept besides the client (token_store.hpp): injected, persisted or
+    /// shared. Empty: the client keeps its own.
+    std::shared_ptr<codef::token_store> token_store;
 
     /// The most connections per origin (the API host, the OAuth host).
     std::size_t max_connections = 32;

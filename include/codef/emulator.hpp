@@ -22,6 +22,13 @@ namespace emu {
 class server;
 }
 
+/// A product path that answers a call made without two-way authentication with a challenge
+/// (CF-03002), and the method it asks for (emulator_options::two_way_products).
+struct emulator_two_way_product {
+    std::string path;   ///< the product path, e.g. /v1/kr/insurance/0001/credit4u/contract-info
+    std::string method; ///< secureNo (with a captcha), smsAuthNo, emailAuthNo or simpleAuth
+};
+
 /// How an emulator listens, and what it accepts and answers.
 struct emulator_options {
     std::string address = "127.0.0.1"; ///< the address both listeners bind to
@@ -36,7 +43,11 @@ struct emulator_options {
     /// Client credentials (id, secret) the token endpoint accepts, besides the public sandbox
     /// pair.
     std::vector<std::pair<std::string, std::string>> credentials;
-    bool accept_sandbox_credentials = true;      ///< whether the public sandbox pair is accepted
+    bool accept_sandbox_credentials = true; ///< whether the public sandbox pair is accepted
+    /// The environment the credentials above belong to: their tokens' service_type is "0"
+    /// (production) or "1" (development, CODEF's demo), "2" for sandbox. The public sandbox
+    /// pair's tokens always say "2".
+    environment credentials_environment = environment::development;
     std::chrono::seconds token_lifetime{604799}; ///< the lifetime of the tokens issued
 
     /// The RSA key pair passwords are encrypted for (PEM, PKCS#8 or PKCS#1); generated when empty.
@@ -45,12 +56,19 @@ struct emulator_options {
     std::size_t page_size = 50'000;     ///< connectedId-list page size
     std::size_t seed_connected_ids = 0; ///< synthetic connectedIds, each with a few accounts
 
-    /// The product path that asks for two-way authentication (CF-03002) when called without it.
-    std::string two_way_path = "/v1/kr/insurance/0001/credit4u/contract-info";
-    std::string two_way_method = "secureNo"; ///< or smsAuthNo, emailAuthNo, simpleAuth
-    std::string two_way_answer = "123456";   ///< the right secureNo / smsAuthNo / emailAuthNo
-    unsigned two_way_max_tries = 3;          ///< wrong answers before CF-12872
-    /// How long a challenge may be answered; an older one has expired.
+    /// The product paths that ask for two-way authentication (CF-03002) when called without it,
+    /// each with its method. By default the insurance product with a captcha (secureNo) and the
+    /// health-checkup product with simple authentication (simpleAuth: its call carries loginType
+    /// "5", loginTypeLevel "1" to "8", userName, phoneNo and identity). A path that is not one of
+    /// the emulator's products is never reached (404).
+    std::vector<emulator_two_way_product> two_way_products = {
+        {"/v1/kr/insurance/0001/credit4u/contract-info", "secureNo"},
+        {"/v1/kr/public/pp/nhis-health-checkup/result", "simpleAuth"}};
+    /// The right secureNo / smsAuthNo / emailAuthNo; simpleAuth's answer is always "1".
+    std::string two_way_answer = "123456";
+    unsigned two_way_max_tries = 3; ///< wrong answers before CF-12872
+    /// How long a challenge may be answered; an older one has expired. Challenges tell it as
+    /// twoWayInfo.twoWayTimeout, in seconds (rounded up).
     std::chrono::milliseconds two_way_timeout{160'000};
 };
 
@@ -60,6 +78,9 @@ struct emulator_stats {
     std::uint64_t tokens_issued = 0;  ///< tokens issued
     std::uint64_t api_requests = 0;   ///< requests to /v1/...
     std::uint64_t unauthorized = 0;   ///< 401 invalid_token answers
+    /// 403 access_denied answers: the token lacked the authority the path needs
+    /// (emulator_faults::token_authorities).
+    std::uint64_t forbidden = 0;
     std::map<std::string, std::uint64_t> requests_by_path; ///< api_requests, by path
     /// API listener: connections accepted. Each listener counts its own connections, full TLS
     /// handshakes and resumed TLS handshakes.
@@ -82,6 +103,14 @@ struct emulator_stats {
 struct emulator_faults {
     /// The lifetime of the tokens issued from now on (emulator_options::token_lifetime at first).
     std::optional<std::chrono::seconds> token_lifetime;
+    /// The authorities of the tokens issued from now on (their JWT's authorities claim); at first
+    /// all six: BANK, CARD, INSURANCE, PUBLIC, STOCK, ETC. An API call whose token lacks the one
+    /// its path needs (BANK for /v1/kr/bank/..., CARD for /v1/kr/card/..., INSURANCE, PUBLIC and
+    /// STOCK likewise, ETC for any other /v1/kr/...; none for /v1/account/...) is answered HTTP
+    /// 403 {"error":"access_denied","error_description":"Access is denied"}, as CODEF answers a
+    /// token issued before the client's permissions changed. Tokens issued earlier keep theirs.
+    /// At POST /_emulator/faults: an array of those names, or null for all six.
+    std::optional<std::vector<std::string>> token_authorities;
     std::optional<bool> hold_token_replies; ///< token replies wait until released
     std::optional<bool> reject_tokens;      ///< every API call gets the 401 invalid_token answer
     /// Keep-alive connections idle this long are closed without notice (0: never).

@@ -4,6 +4,7 @@
 
 #include <codef/error.hpp>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <string>
@@ -28,6 +29,9 @@ struct response {
     /// parsed, it lives in a few blocks (data.storage()) freed with it; what an edit allocates
     /// comes from the heap.
     boost::json::value data;
+    /// The reply's other top-level keys, beside result and data, as sent: a two-way reply
+    /// carries twoWayInfo and is2Way there. Empty for most replies.
+    boost::json::object top_level;
 
     /// Whether code is CF-00000 (success_code). A business result other than CF-00000 is not an
     /// error of the call: check here.

@@ -39,6 +39,17 @@ struct two_way_challenge {
     ///               so that a follow-up of a follow-up starts again from the original ones.
     static std::optional<two_way_challenge> from(const response& r, std::string path,
                                                  boost::json::object params);
+
+    /// The challenge as JSON, to keep between two HTTP requests of a web backend (in a session or
+    /// a database) and continue in another process or on another server: every member, the
+    /// reply in CODEF's own envelope shape. It holds no token and no client secret; the
+    /// parameters are kept as they were sent (a password among them is RSA ciphertext, as on the
+    /// wire).
+    boost::json::object to_json() const;
+    /// A challenge from to_json's output, ready for client::continue_two_way.
+    /// @return The challenge, or client_errc::invalid_argument naming the first key that is
+    ///         missing or of the wrong type.
+    static result<two_way_challenge> from_json(const boost::json::value& v);
 };
 
 /// What the end user answered.

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 namespace codef::detail {
@@ -32,7 +33,9 @@ public:
     boost::asio::awaitable<result<response>> call(std::string path, boost::json::object params,
                                                   call_options opts, bool two_way_follow_up,
                                                   std::vector<secret> in_flight);
-    boost::asio::awaitable<result<token_info>> current_token(call_options opts);
+    boost::asio::awaitable<result<token_info>> current_token(call_options opts,
+                                                             std::uint64_t min_generation = 0);
+    boost::asio::awaitable<result<token_info>> new_token(call_options opts);
 
     client_stats stats() const;
     const config& cfg() const noexcept { return cfg_; }
@@ -48,6 +51,8 @@ private:
                                                             call_options opts,
                                                             bool two_way_follow_up);
     boost::asio::awaitable<result<token>> fetch_token(steady_clock::time_point deadline);
+    std::optional<token> load_stored_token();
+    void remember_token(const std::string& value);
     bool needs_own_strand(const boost::asio::any_io_executor& caller) const;
     boost::asio::any_io_executor call_executor() const;
     static retry_class classify(std::string_view path, bool two_way_follow_up,
@@ -71,6 +76,11 @@ private:
     std::atomic<std::uint64_t> calls_{0};
     std::atomic<std::uint64_t> token_requests_{0};
     std::atomic<std::uint64_t> retries_{0};
+    // config::token_store: refresh_token() skips the next load; the last token this client took
+    // (issued or loaded), which a load must not hand back as new.
+    std::atomic<bool> skip_store_load_{false};
+    std::mutex last_token_mutex_;
+    std::string last_token_;
 };
 
 } // namespace codef::detail

@@ -43,6 +43,8 @@ public:
     void close();
 
     std::uint64_t refreshes_started() const noexcept { return started_.load(); }
+    // The generation of the newest token issued (0: none yet).
+    std::uint64_t newest_generation() const noexcept { return newest_.load(); }
     // Calls that found their token without visiting the strand.
     std::uint64_t fast_hits() const noexcept { return fast_hits_.load(); }
 
@@ -61,6 +63,7 @@ private:
     std::chrono::milliseconds fetch_timeout_;
     std::atomic<std::uint64_t> started_{0};
     std::atomic<std::uint64_t> fast_hits_{0};
+    std::atomic<std::uint64_t> newest_{0};
 
     // What the strand last decided, for calls to read without a visit: a token any call may use
     // until refresh_at. Empty while no token may be used that way (none yet, one rejected by a

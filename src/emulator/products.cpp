@@ -4,6 +4,7 @@
 
 #include <boost/json/array.hpp>
 
+#include <algorithm>
 #include <array>
 #include <functional>
 
@@ -12,8 +13,10 @@ namespace json = boost::json;
 namespace codef::emu {
 namespace {
 
+std::optional<api_result> check_simple_auth(const json::object& p);
+
 // Every product in protocol.md, with what it requires.
-const std::array<product_spec, 15> specs{{
+const std::array<product_spec, 16> specs{{
     {"/v1/kr/bank/p/account/account-list", {"connectedId", "organization"}, true},
     {"/v1/kr/bank/b/account/account-list", {"connectedId", "organization"}, true},
     {"/v1/kr/bank/p/account/transaction-list",
@@ -39,7 +42,37 @@ const std::array<product_spec, 15> specs{{
     {"/v1/kr/card/b/account/limit", {"connectedId", "organization"}, true},
     {"/v1/kr/public/nt/business/status", {"organization", "reqIdentityList"}, false},
     {"/v1/kr/insurance/0001/credit4u/contract-info", {"id", "password"}, false, {"password"}},
+    // The health-checkup results of the national health insurance service, with simple
+    // authentication (loginType "5"): the end user confirms in the app of loginTypeLevel.
+    {"/v1/kr/public/pp/nhis-health-checkup/result",
+     {"loginType", "loginTypeLevel", "userName", "phoneNo", "identity"},
+     false,
+     {},
+     check_simple_auth},
 }};
+
+api_result invalid(std::string extra) {
+    api_result out;
+    out.code = "CF-00007";
+    out.message = "잘못된 요청 파라미터입니다.";
+    out.extra_message = std::move(extra);
+    return out;
+}
+
+// loginType "5" (simple authentication), loginTypeLevel "1" (KakaoTalk) to "8" (Toss).
+std::optional<api_result> check_simple_auth(const json::object& p) {
+    const auto* type = p.if_contains("loginType");
+    if (!type->is_string() || type->get_string() != "5")
+        return invalid("loginType: \"5\" (simple authentication) is the one this emulator serves");
+    // A string as CODEF documents it; a number is read too.
+    const auto* level = p.if_contains("loginTypeLevel");
+    const bool ok = level->is_string()
+                        ? level->get_string().size() == 1 && level->get_string()[0] >= '1' &&
+                              level->get_string()[0] <= '8'
+                        : level->is_int64() && level->get_int64() >= 1 && level->get_int64() <= 8;
+    if (!ok) return invalid("loginTypeLevel: \"1\" to \"8\"");
+    return std::nullopt;
+}
 
 std::string param(const json::object& p, std::string_view key, std::string_view fallback = "") {
     if (const auto* v = p.if_contains(key); v && v->is_string())
@@ -314,6 +347,67 @@ api_result insurance_contracts(const json::object& p) {
     return out;
 }
 
+// nhis-health-checkup/result: one checkup a year, from searchStartYear to searchEndYear (at most
+// ten; 2023 and 2024 when not asked), the same for the same person.
+api_result health_checkups(const json::object& p) {
+    std::uint64_t seed =
+        std::hash<std::string>{}(param(p, "userName") + "/" + param(p, "identity")) | 1;
+    auto next = [&seed](std::uint64_t n) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        return seed % n;
+    };
+    auto year = [](const std::string& s, int fallback) {
+        if (s.size() != 4 ||
+            !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return fallback;
+        return std::stoi(s);
+    };
+    const int last = year(param(p, "searchEndYear"), 2024);
+    const int first = std::max(year(param(p, "searchStartYear"), last - 1), last - 9);
+    constexpr std::array<const char*, 4> places{"OO내과의원", "OO건강검진센터", "OO병원",
+                                                "OO의료재단"};
+    json::array list;
+    for (int y = last; y >= first; --y) {
+        const auto height = 160 + next(25);
+        const auto weight = 50 + next(40);
+        const auto bmi10 = weight * 100'000 / (height * height);
+        list.push_back(json::object{
+            {"resCheckupYear", std::to_string(y)},
+            {"resCheckupDate",
+             std::to_string(y) + two_digits(3 + next(9)) + two_digits(1 + next(28))},
+            {"resOrganizationName", places[next(places.size())]},
+            {"resHeight", std::to_string(height)},
+            {"resWeight", std::to_string(weight)},
+            {"resWaist", std::to_string(65 + next(30))},
+            {"resBMI", std::to_string(bmi10 / 10) + "." + std::to_string(bmi10 % 10)},
+            {"resSight", "1.0/0.9"},
+            {"resHearing", "정상/정상"},
+            {"resBloodPressure",
+             std::to_string(105 + next(30)) + "/" + std::to_string(65 + next(20))},
+            {"resUrinaryProtein", "음성"},
+            {"resHemoglobin", std::to_string(12 + next(5)) + "." + std::to_string(next(10))},
+            {"resFastingBloodSuger", std::to_string(80 + next(30))},
+            {"resTotalCholesterol", std::to_string(150 + next(80))},
+            {"resHDLCholesterol", std::to_string(40 + next(30))},
+            {"resTriglyceride", std::to_string(60 + next(120))},
+            {"resLDLCholesterol", std::to_string(80 + next(70))},
+            {"resSerumCreatinine", "0." + std::to_string(7 + next(3))},
+            {"resGFR", std::to_string(70 + next(40))},
+            {"resAST", std::to_string(15 + next(20))},
+            {"resALT", std::to_string(10 + next(25))},
+            {"resyGPT", std::to_string(10 + next(40))},
+            {"resChestDisease", "정상"},
+            {"resOsteoporosis", ""},
+            {"resJudgement", next(3) == 0 ? "정상B(경계)" : "정상A"}});
+    }
+    api_result out;
+    out.data =
+        json::object{{"resUserName", param(p, "userName")}, {"resPreviewList", std::move(list)}};
+    return out;
+}
+
 } // namespace
 
 const product_spec* find_product(std::string_view path) {
@@ -332,6 +426,7 @@ api_result product_data(const product_spec& spec, const json::object& params, co
     if (path.ends_with("/account/billing-list")) return card_billing_list(params);
     if (path.ends_with("/account/limit")) return card_limit(params);
     if (path == "/v1/kr/public/nt/business/status") return business_status(params);
+    if (path == "/v1/kr/public/pp/nhis-health-checkup/result") return health_checkups(params);
     return insurance_contracts(params);
 }
 

@@ -19,6 +19,9 @@ struct product_spec {
     bool needs_connected_id = true; // the organization must be registered in the connectedId
     // Parameters that, when present, must be RSA ciphertexts of the emulator's public key.
     std::vector<std::string_view> encrypted = {};
+    // Checks of the parameters' values, once the required ones are there: a business error
+    // (CF-00007 naming the parameter), or none.
+    std::optional<api_result> (*check)(const boost::json::object& params) = nullptr;
 };
 
 // The spec of a product path; null when the path is not a product.

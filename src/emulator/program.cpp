@@ -24,6 +24,8 @@ constexpr const char* options_help =
     "  --threads N              server threads (default 1)\n"
     "  --token-lifetime SECONDS token lifetime (default 604799)\n"
     "  --client-id ID --client-secret SECRET   credentials accepted besides the sandbox pair\n"
+    "  --environment ENV        what those credentials are for: development (default; their\n"
+    "                           tokens say service_type \"1\") or production (\"0\")\n"
     "Prints api_url=, oauth_url=, public_key= and ready lines; runs until SIGINT or SIGTERM.\n";
 
 struct bad_option {
@@ -76,7 +78,14 @@ int run_program(const std::vector<std::string_view>& args, std::string_view name
                 client_id = value;
             else if (arg == "--client-secret")
                 client_secret = value;
-            else
+            else if (arg == "--environment") {
+                if (value == "development")
+                    opts.credentials_environment = environment::development;
+                else if (value == "production")
+                    opts.credentials_environment = environment::production;
+                else
+                    throw bad_option{"--environment: development or production"};
+            } else
                 throw bad_option{"unknown option " + std::string(arg)};
         }
         if (client_id.empty() != client_secret.empty())

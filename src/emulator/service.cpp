@@ -10,7 +10,10 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <utility>
+#include <vector>
 
 namespace json = boost::json;
 
@@ -47,8 +50,37 @@ constexpr const char* ok_code = "CF-00000";
 constexpr const char* missing_code = "CF-00001";
 constexpr const char* bad_json_code = "CF-00002";
 constexpr const char* invalid_code = "CF-00007";
+constexpr const char* two_way_code = "CF-03002";
+constexpr const char* register_failed_code = "CF-04000";
 constexpr const char* duplicate_code = "CF-04004";
 constexpr const char* setup_failed_code = "CF-94002";
+
+// The authorities a token may hold, in the order of the JWT claim CODEF issues; a token's record
+// keeps them as bits in this order.
+constexpr std::array<std::string_view, 6> all_authorities{"INSURANCE", "PUBLIC", "BANK",
+                                                          "ETC",       "STOCK",  "CARD"};
+
+unsigned authority_bit(std::string_view name) {
+    for (std::size_t i = 0; i < all_authorities.size(); ++i)
+        if (all_authorities[i] == name) return 1u << i;
+    return 0;
+}
+
+// The authority an API path needs: /v1/kr/bank/... BANK, and so on; ETC for any other /v1/kr/
+// path; none (0) outside /v1/kr/ (account management).
+unsigned needed_authority(std::string_view path) {
+    constexpr std::string_view prefix = "/v1/kr/";
+    if (!path.starts_with(prefix)) return 0;
+    path.remove_prefix(prefix.size());
+    const std::string_view group = path.substr(0, path.find('/'));
+    for (auto [segment, name] : {std::pair<std::string_view, std::string_view>{"bank", "BANK"},
+                                 {"card", "CARD"},
+                                 {"insurance", "INSURANCE"},
+                                 {"public", "PUBLIC"},
+                                 {"stock", "STOCK"}})
+        if (group == segment) return authority_bit(name);
+    return authority_bit("ETC");
+}
 
 std::int64_t now_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(system_clock::now().time_since_epoch())
@@ -69,6 +101,12 @@ reply json_reply(unsigned status, const json::value& v) {
     r.status = status;
     r.body = json::serialize(v);
     return r;
+}
+
+// What CODEF's Spring OAuth answers a token without the authority a path needs.
+reply access_denied_reply() {
+    return json_reply(
+        403, json::object{{"error", "access_denied"}, {"error_description", "Access is denied"}});
 }
 
 reply invalid_token_reply() {
@@ -131,6 +169,17 @@ json::object account_error(const registration& r, std::string code, std::string 
     return o;
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && iequals_prefix(a, b);
+}
+
+// The certificate files an account of loginType "0" carries: certFile with certType "pfx",
+// derFile and keyFile otherwise.
+std::vector<const char*> certificate_files(const json::object& account) {
+    if (iequals(str(account, "certType"), "pfx")) return {"certFile"};
+    return {"derFile", "keyFile"};
+}
+
 json::object account_success(const registration& r) {
     json::object o = identity(r);
     o["code"] = ok_code;
@@ -155,6 +204,9 @@ std::string encode_envelope(const api_result& r, std::string_view transaction_id
                               {"transactionId", transaction_id}};
     std::string out = detail::form_encode("{\"result\":" + json::serialize(result) + ",\"data\":");
     out += encoded_data;
+    for (const auto& kv : r.top_level)
+        out += detail::form_encode("," + json::serialize(json::string_view(kv.key())) + ":" +
+                                   json::serialize(kv.value()));
     out += "%7D";
     return out;
 }
@@ -267,13 +319,31 @@ reply service::token_reply(const request& r) {
 std::string service::issue_token(const std::string& client_id, std::chrono::seconds lifetime) {
     static const std::string header = detail::base64url_encode(R"({"alg":"RS256","typ":"JWT"})");
     const std::int64_t exp = now_seconds() + lifetime.count();
-    const bool sandbox = client_id == sandbox_client_id;
+    // The credentials decide the environment: the public sandbox pair's is the sandbox.
+    const environment env =
+        client_id == sandbox_client_id ? environment::sandbox : opts_.credentials_environment;
+    const char* service_type = env == environment::production    ? "0"
+                               : env == environment::development ? "1"
+                                                                 : "2";
+    json::array authorities;
+    unsigned bits = 0;
+    if (faults_.token_authorities) {
+        for (const auto& a : *faults_.token_authorities) {
+            authorities.emplace_back(a);
+            bits |= authority_bit(a);
+        }
+    } else {
+        for (auto a : all_authorities) {
+            authorities.emplace_back(a);
+            bits |= authority_bit(a);
+        }
+    }
     json::object claims{
-        {"service_type", sandbox ? "2" : "1"},
+        {"service_type", service_type},
         {"scope", json::array{"read"}},
         {"service_no", "000000000001"},
         {"exp", exp},
-        {"authorities", json::array{"INSURANCE", "PUBLIC", "BANK", "ETC", "STOCK", "CARD"}},
+        {"authorities", std::move(authorities)},
         {"jti", random_hex(16)},
         {"client_id", client_id},
     };
@@ -282,15 +352,17 @@ std::string service::issue_token(const std::string& client_id, std::chrono::seco
     if (tokens_.size() > 100'000)
         std::erase_if(tokens_,
                       [now = now_seconds()](const auto& t) { return t.second.exp <= now; });
-    tokens_.emplace(token, token_record{exp, ++token_serial_});
+    tokens_.emplace(token, token_record{exp, ++token_serial_, bits});
     return token;
 }
 
-bool service::token_valid(std::string_view authorization) {
-    if (!iequals_prefix(authorization, "Bearer ")) return false;
+const service::token_record* service::valid_token(std::string_view authorization) const {
+    if (!iequals_prefix(authorization, "Bearer ")) return nullptr;
     const auto it = tokens_.find(std::string(authorization.substr(7)));
-    return it != tokens_.end() && it->second.exp > now_seconds() &&
-           it->second.serial >= revoked_below_;
+    if (it == tokens_.end() || it->second.exp <= now_seconds() ||
+        it->second.serial < revoked_below_)
+        return nullptr;
+    return &it->second;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,9 +372,14 @@ reply service::api(const request& r, std::string_view path) {
     std::lock_guard lock(mutex_);
     ++stats_.api_requests;
     ++stats_.requests_by_path[std::string(path)];
-    if (faults_.reject_tokens.value_or(false) || !token_valid(r.authorization)) {
+    const token_record* tok = valid_token(r.authorization);
+    if (faults_.reject_tokens.value_or(false) || !tok) {
         ++stats_.unauthorized;
         return invalid_token_reply();
+    }
+    if (const unsigned needed = needed_authority(path); (tok->authorities & needed) != needed) {
+        ++stats_.forbidden;
+        return access_denied_reply();
     }
     if (r.method != "POST") return json_reply(405, json::object{{"error", "method_not_allowed"}});
 
@@ -362,9 +439,9 @@ reply service::api(const request& r, std::string_view path) {
                               json::object{{"error", "not_found"}, {"path", printable_path(path)}});
     } else if (const product_spec* spec = find_product(path)) {
         // Product data depends on the question alone: the same question, the same encoded data,
-        // made once. (The two-way path has state, and is never cached.)
+        // made once. (A two-way path has state, and is never cached.)
         std::string key;
-        if (spec->path != opts_.two_way_path) {
+        if (!two_way_product(spec->path)) {
             key = std::string(path) + "\n" + json::serialize(*params);
             if (auto hit = product_cache_.find(key); hit != product_cache_.end()) {
                 api_result head;
@@ -491,12 +568,9 @@ api_result service::account_change(std::string_view path, json::object& params) 
                 else if (str(a, "password").empty())
                     missing_field = "password";
             } else if (reg.login_type == "0") {
-                if (str(a, "derFile").empty() && str(a, "certFile").empty())
-                    missing_field = "derFile";
-                else if (str(a, "keyFile").empty() && str(a, "certFile").empty())
-                    missing_field = "keyFile";
-                else if (str(a, "password").empty())
-                    missing_field = "password";
+                for (const char* f : certificate_files(a))
+                    if (str(a, f).empty() && missing_field.empty()) missing_field = f;
+                if (missing_field.empty() && str(a, "password").empty()) missing_field = "password";
             }
         }
         if (!missing_field.empty()) {
@@ -515,6 +589,18 @@ api_result service::account_change(std::string_view path, json::object& params) 
             if (reg.login_type != "0" && reg.login_type != "1") {
                 errors.push_back(
                     account_error(reg, invalid_code, "잘못된 요청 파라미터입니다.", "loginType"));
+                continue;
+            }
+            // Certificate files come as standard base64 of the files' bytes.
+            std::string bad_file;
+            if (reg.login_type == "0")
+                for (const char* f : certificate_files(a)) {
+                    const auto bytes = detail::base64_decode(str(a, f));
+                    if ((!bytes || bytes->empty()) && bad_file.empty()) bad_file = f;
+                }
+            if (!bad_file.empty()) {
+                errors.push_back(account_error(reg, invalid_code, "잘못된 요청 파라미터입니다.",
+                                               bad_file + ": not standard base64"));
                 continue;
             }
             const auto plain = rsa_decrypt(password_key_.get(), str(a, "password"));
@@ -543,18 +629,22 @@ api_result service::account_change(std::string_view path, json::object& params) 
             continue;
         }
         if (same != current.end()) {
-            errors.push_back(account_error(reg, duplicate_code, "이미 계정이 등록된 기관입니다.",
-                                           "organization"));
+            errors.push_back(
+                account_error(reg, duplicate_code,
+                              "이미 계정이 등록된 기관입니다. 기존 계정 먼저 삭제하세요.", ""));
             continue;
         }
         current.push_back(reg);
         successes.push_back(account_success(reg));
     }
 
+    // Every account failed: CODEF's CF-04000 for a registration (create, add, update). A delete
+    // that removed nothing keeps the general CF-94002.
     api_result r;
-    if (successes.empty() && !errors.empty()) {
-        r = business_error(setup_failed_code, "사용자 계정정보 설정에 실패했습니다.", "");
-    }
+    if (successes.empty() && !errors.empty())
+        r = remove
+                ? business_error(setup_failed_code, "사용자 계정정보 설정에 실패했습니다.", "")
+                : business_error(register_failed_code, "사용자 계정정보 등록에 실패했습니다.", "");
     if (create && !successes.empty())
         cid = registry_.create(current);
     else if (!create && !successes.empty())
@@ -570,6 +660,8 @@ api_result service::product(const product_spec& spec, const json::object& params
         if (!params.contains(name) ||
             (params.at(name).is_string() && params.at(name).get_string().empty()))
             return missing(name);
+    if (spec.check)
+        if (auto bad = spec.check(params)) return std::move(*bad);
     for (auto name : spec.encrypted)
         if (params.contains(name) && !rsa_decrypt(password_key_.get(), str(params, name)))
             return business_error(invalid_code, "비밀번호 복호화에 실패했습니다.",
@@ -588,8 +680,8 @@ api_result service::product(const product_spec& spec, const json::object& params
             return business_error(invalid_code, "잘못된 요청 파라미터입니다.",
                                   "organization: not registered in connectedId");
     }
-    if (spec.path == opts_.two_way_path) {
-        if (auto pending = two_way(params)) return std::move(*pending);
+    if (const auto* two_way_spec = two_way_product(spec.path)) {
+        if (auto pending = two_way(*two_way_spec, params)) return std::move(*pending);
     }
     return product_data(spec, params, reg);
 }
@@ -617,29 +709,54 @@ std::optional<std::int64_t> integer(const json::object& o, std::string_view key)
     return std::nullopt;
 }
 
-// A tiny PNG, standing in for the captcha CODEF sends with secureNo.
+// A tiny JPEG (16x8, grey, a checkerboard), standing in for the captcha image CODEF sends with
+// secureNo, as CODEF sends it: a data URL of type img/jpeg.
 constexpr const char* captcha =
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA"
-    "60e6kgAAAABJRU5ErkJggg==";
+    "data:img/jpeg;base64,/9j/2wBDABsSFBcUERsXFhceHBsgKEIrKCUlKFE6PTBCYFVlZF9VXVtqeJmBanGQc1tdhbW"
+    "GkJ6jq62rZ4C8ybqmx5moq6T/wAALCAAIABABAREA/8QAFQABAQAAAAAAAAAAAAAAAAAAAAH/xAAdEAAABQUAAAAAAAA"
+    "AAAAAAAAAERITFDNjgqGy/9oACAEBAAA/ALVvvYyS4TsKt97GSXCdj//Z";
 
 } // namespace
 
-api_result service::two_way_challenge(two_way_job& job, std::string message) {
+const emulator_two_way_product* service::two_way_product(std::string_view path) const {
+    for (const auto& p : opts_.two_way_products)
+        if (p.path == path) return &p;
+    return nullptr;
+}
+
+// Every challenge, the first and each one after a wrong answer or a new captcha, as CODEF sends
+// it: CF-03002 "성공" with the job in data and again in the top-level twoWayInfo, beside
+// is2Way. A wrong answer is told apart only by what follows it: too many end the job (CF-12872).
+api_result service::two_way_challenge(two_way_job& job) {
     job.timestamp = now_millis();
+    const std::string& method = job.product->method;
     json::object extra;
-    if (opts_.two_way_method == "secureNo") extra["reqSecureNo"] = captcha;
-    api_result r = business_error("CF-03002", std::move(message), "");
+    if (method == "secureNo") {
+        extra["reqSecureNo"] = captcha;
+        extra["reqSecureNoRefresh"] = "0";
+    }
+    api_result r = business_error(two_way_code, "성공",
+                                  "API 요청 처리가 정상 진행 중입니다. 추가 정보를 입력하세요.");
     r.data = json::object{{"continue2Way", true},
-                          {"method", opts_.two_way_method},
+                          {"method", method},
                           {"jobIndex", job.job_index},
                           {"threadIndex", job.thread_index},
                           {"jti", job.jti},
                           {"twoWayTimestamp", job.timestamp},
                           {"extraInfo", std::move(extra)}};
+    // In seconds, rounded up: a timeout under a second is not told as none.
+    const auto timeout_s = std::chrono::ceil<std::chrono::seconds>(opts_.two_way_timeout).count();
+    r.top_level = json::object{{"twoWayInfo", json::object{{"jobIndex", job.job_index},
+                                                           {"threadIndex", job.thread_index},
+                                                           {"jti", job.jti},
+                                                           {"twoWayTimestamp", job.timestamp},
+                                                           {"twoWayTimeout", timeout_s}}},
+                               {"is2Way", true}};
     return r;
 }
 
-std::optional<api_result> service::two_way(const json::object& params) {
+std::optional<api_result> service::two_way(const emulator_two_way_product& product,
+                                           const json::object& params) {
     const auto now = std::chrono::steady_clock::now();
     std::erase_if(two_way_jobs_, [&](const auto& j) {
         return now - j.second.started > opts_.two_way_timeout + std::chrono::minutes(10);
@@ -647,17 +764,19 @@ std::optional<api_result> service::two_way(const json::object& params) {
     const auto* flag = params.if_contains("is2Way");
     if (!flag || !flag->is_bool() || !flag->get_bool()) {
         two_way_job job;
+        job.product = &product;
         job.jti = random_hex(16);
         job.job_index = static_cast<std::int64_t>(two_way_jobs_.size() % 16);
         job.started = now;
         auto& stored = two_way_jobs_[job.jti] = job;
-        return two_way_challenge(stored, "추가 인증 정보 입력이 필요합니다.");
+        return two_way_challenge(stored);
     }
     const auto* info = params.if_contains("twoWayInfo");
     if (!info || !info->is_object()) return missing("twoWayInfo");
     const auto& i = info->get_object();
     const auto it = two_way_jobs_.find(str(i, "jti"));
-    if (it == two_way_jobs_.end())
+    // A job answers on its own product's path only.
+    if (it == two_way_jobs_.end() || it->second.product != &product)
         return business_error(invalid_code, "잘못된 요청 파라미터입니다.",
                               "twoWayInfo: no such two-way job");
     two_way_job& job = it->second;
@@ -670,9 +789,9 @@ std::optional<api_result> service::two_way(const json::object& params) {
         integer(i, "twoWayTimestamp") != job.timestamp)
         return business_error(invalid_code, "잘못된 요청 파라미터입니다.",
                               "twoWayInfo: does not match the job");
-    const std::string& method = opts_.two_way_method;
+    const std::string& method = product.method;
     if (method == "secureNo" && str(params, "secureNoRefresh") == "1")
-        return two_way_challenge(job, "보안문자를 새로 발급했습니다.");
+        return two_way_challenge(job); // a new captcha; not a try
     const bool right = method == "simpleAuth" ? str(params, "simpleAuth") == "1"
                                               : str(params, method) == opts_.two_way_answer;
     if (right) {
@@ -683,7 +802,7 @@ std::optional<api_result> service::two_way(const json::object& params) {
         two_way_jobs_.erase(it);
         return business_error("CF-12872", "추가 인증 재시도 횟수를 초과했습니다.", "");
     }
-    return two_way_challenge(job, "입력하신 추가 인증 정보가 올바르지 않습니다.");
+    return two_way_challenge(job);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -699,6 +818,7 @@ json::object stats_json(const emulator_stats& s) {
                         {"tokens_issued", s.tokens_issued},
                         {"api_requests", s.api_requests},
                         {"unauthorized", s.unauthorized},
+                        {"forbidden", s.forbidden},
                         {"requests_by_path", std::move(by_path)},
                         {"connections_accepted", s.connections_accepted},
                         {"tls_handshakes", s.tls_handshakes},
@@ -718,6 +838,21 @@ std::variant<emulator_faults, std::string> faults_from_json(const json::object& 
         if (key == "hold_token_replies" || key == "reject_tokens") {
             if (!value.is_bool()) return std::string(key);
             (key == "reject_tokens" ? f.reject_tokens : f.hold_token_replies) = value.get_bool();
+            continue;
+        }
+        if (key == "token_authorities") {
+            std::vector<std::string> names;
+            if (value.is_null()) {
+                names.assign(all_authorities.begin(), all_authorities.end());
+            } else if (value.is_array()) {
+                for (const auto& a : value.get_array()) {
+                    if (!a.is_string() || !authority_bit(a.get_string())) return std::string(key);
+                    names.emplace_back(a.get_string());
+                }
+            } else {
+                return std::string(key);
+            }
+            f.token_authorities = std::move(names);
             continue;
         }
         if (key == "stuck_paging") {
@@ -839,6 +974,7 @@ void service::apply(const emulator_faults& f) {
         if (src) dst = src;
     };
     set(faults_.token_lifetime, f.token_lifetime);
+    set(faults_.token_authorities, f.token_authorities);
     set(faults_.hold_token_replies, f.hold_token_replies);
     set(faults_.reject_tokens, f.reject_tokens);
     set(faults_.idle_close, f.idle_close);

@@ -39,12 +39,15 @@ struct reply {
     bool close = false; // Connection: close
 };
 
-// What a product handler returns: the result envelope's fields and the data.
+// What a product handler returns: the result envelope's fields, the data, and any other
+// top-level keys of the reply (a two-way challenge's twoWayInfo and is2Way), written after data
+// in their order here.
 struct api_result {
     std::string code = "CF-00000";
     std::string message = "성공";
     std::string extra_message;
     boost::json::value data = boost::json::object{};
+    boost::json::object top_level = {};
 };
 
 class service {
@@ -84,6 +87,7 @@ private:
     api_result product(const product_spec& spec, const boost::json::object& params);
 
     struct two_way_job {
+        const emulator_two_way_product* product = nullptr; // in opts_.two_way_products
         std::string jti;
         std::int64_t job_index = 0;
         std::int64_t thread_index = 0;
@@ -91,12 +95,17 @@ private:
         unsigned tries = 0;
         std::chrono::steady_clock::time_point started;
     };
+    // The two-way product of a path; null when the path asks for no two-way authentication.
+    const emulator_two_way_product* two_way_product(std::string_view path) const;
     // Empty when the call answered its challenge: the product's data follows.
-    std::optional<api_result> two_way(const boost::json::object& params);
-    api_result two_way_challenge(two_way_job& job, std::string message);
+    std::optional<api_result> two_way(const emulator_two_way_product& product,
+                                      const boost::json::object& params);
+    api_result two_way_challenge(two_way_job& job);
 
     std::string issue_token(const std::string& client_id, std::chrono::seconds lifetime);
-    bool token_valid(std::string_view authorization);
+    struct token_record;
+    // The record of a valid token; null when the token is unknown, expired or revoked.
+    const token_record* valid_token(std::string_view authorization) const;
 
     emulator_options opts_;
     pkey_ptr password_key_;
@@ -109,6 +118,7 @@ private:
     struct token_record {
         std::int64_t exp;
         std::uint64_t serial;
+        unsigned authorities; // a bit per authority (BANK, CARD, ...) the token holds
     };
     std::unordered_map<std::string, token_record> tokens_;
     std::unordered_map<std::string, two_way_job> two_way_jobs_;  // by jti

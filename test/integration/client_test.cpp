@@ -155,8 +155,8 @@ BOOST_FIXTURE_TEST_CASE(korean_text_survives_the_round_trip, seeded_fixture) {
                          {"password", encrypt_password(emu.public_key(), "비밀번호")}};
     auto created = codef::test::run(
         ioc, c.request("/v1/account/create", {{"accountList", json::array{account}}}));
-    BOOST_TEST(created.code == "CF-94002");
-    BOOST_TEST(created.message == "사용자 계정정보 설정에 실패했습니다.");
+    BOOST_TEST(created.code == "CF-04000");
+    BOOST_TEST(created.message == "사용자 계정정보 등록에 실패했습니다.");
     BOOST_TEST(created.data.at("errorList").as_array().at(0).at("organization").as_string() ==
                korean_org);
 }
@@ -225,6 +225,84 @@ BOOST_FIXTURE_TEST_CASE(the_token_call_reports_expiry, fixture) {
     BOOST_TEST(left > std::chrono::hours(24 * 7) - std::chrono::minutes(1));
     BOOST_TEST(left < std::chrono::hours(24 * 7) + std::chrono::minutes(1));
     BOOST_TEST(t->access_token.starts_with("eyJ"));
+}
+
+namespace {
+// A memory_token_store that counts what the clients do with it.
+struct counting_store : memory_token_store {
+    std::atomic<int> loads{0}, saves{0};
+    std::optional<token_info> load() override {
+        ++loads;
+        return memory_token_store::load();
+    }
+    void save(const token_info& t) override {
+        ++saves;
+        memory_token_store::save(t);
+    }
+};
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_token_store_shares_one_token_and_refresh_token_saves_once,
+                        seeded_fixture) {
+    auto store = std::make_shared<counting_store>();
+    auto cfg = emu.client_config();
+    cfg.token_store = store;
+    client first(ioc.get_executor(), cfg);
+    BOOST_TEST(codef::test::run(ioc, first.request("/v1/account/connectedId-list", {})).ok());
+    BOOST_TEST(first.stats().token_requests == 1u);
+    BOOST_TEST(store->saves == 1);
+    const auto kept = store->load();
+    BOOST_TEST_REQUIRE(kept.has_value());
+
+    // A second client seeded from the store asks CODEF for nothing.
+    client second(ioc.get_executor(), cfg);
+    BOOST_TEST(codef::test::run(ioc, second.request("/v1/account/connectedId-list", {})).ok());
+    BOOST_TEST(second.stats().token_requests == 0u);
+    BOOST_TEST(codef::test::run(ioc, second.try_token()).value().access_token ==
+               kept->access_token);
+    BOOST_TEST(emu.stats().token_requests == 1u);
+
+    // refresh_token asks CODEF whatever the store holds, and saves the new token once.
+    auto fresh = codef::test::run(ioc, first.refresh_token());
+    BOOST_TEST_REQUIRE(fresh.has_value());
+    BOOST_TEST(fresh->access_token != kept->access_token);
+    BOOST_TEST(first.stats().token_requests == 2u);
+    BOOST_TEST(store->saves == 2);
+    BOOST_TEST(store->load()->access_token == fresh->access_token);
+    BOOST_TEST(codef::test::run(ioc, first.try_token()).value().access_token ==
+               fresh->access_token);
+    BOOST_TEST(codef::test::run(ioc, first.request("/v1/account/connectedId-list", {})).ok());
+    BOOST_TEST(emu.stats().token_requests == 2u);
+
+    // The token the second client holds is revoked: it loads the first's new one from the store
+    // instead of asking CODEF.
+    emu.revoke_tokens();
+    BOOST_TEST(codef::test::run(ioc, first.refresh_token()).has_value());
+    BOOST_TEST(emu.stats().token_requests == 3u);
+    BOOST_TEST(codef::test::run(ioc, second.request("/v1/account/connectedId-list", {})).ok());
+    BOOST_TEST(second.stats().token_requests == 0u);
+    BOOST_TEST(emu.stats().token_requests == 3u);
+    BOOST_TEST(emu.stats().unauthorized == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_injected_token_is_used_and_a_useless_one_is_not, seeded_fixture) {
+    // A token obtained elsewhere (the official libraries' setAccessToken).
+    client issuer(ioc.get_executor(), emu.client_config());
+    const auto issued = codef::test::run(ioc, issuer.try_token()).value();
+    auto cfg = emu.client_config();
+    cfg.token_store = std::make_shared<memory_token_store>(issued);
+    client c(ioc.get_executor(), cfg);
+    BOOST_TEST(codef::test::run(ioc, c.request("/v1/account/connectedId-list", {})).ok());
+    BOOST_TEST(c.stats().token_requests == 0u);
+
+    // Expired, or not a valid header value: the client asks CODEF instead.
+    for (token_info bad : {token_info{issued.access_token, std::chrono::system_clock::now()},
+                           token_info{"a\r\nInjected: yes", issued.expires_at}}) {
+        cfg.token_store = std::make_shared<memory_token_store>(bad);
+        client d(ioc.get_executor(), cfg);
+        BOOST_TEST(codef::test::run(ioc, d.request("/v1/account/connectedId-list", {})).ok());
+        BOOST_TEST(d.stats().token_requests == 1u);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -13,6 +13,11 @@
 
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
 #include <sstream>
 
 namespace json = boost::json;
@@ -133,7 +138,9 @@ BOOST_AUTO_TEST_CASE(bad_accounts_are_refused_naming_the_field) {
     BOOST_TEST(refusal(no_id) == "accountList[1].id: empty with loginType \"1\"");
     account cert = bank_login("0004", "x");
     cert.login_type = login_type::certificate;
-    BOOST_TEST(refusal(cert) == "accountList[1].derFile: empty with loginType \"0\"");
+    BOOST_TEST(
+        refusal(cert) ==
+        "accountList[1].derFile: empty with loginType \"0\" (or certType \"pfx\" and certFile)");
     account bad_login = bank_login("0004", "x");
     bad_login.login_type = "2";
     BOOST_TEST(refusal(bad_login).starts_with("accountList[1].loginType"));
@@ -172,6 +179,147 @@ BOOST_AUTO_TEST_CASE(connected_id_pages) {
     looping.code = "CF-00000";
     looping.data = json::parse(R"({"connectedIdList":[],"hasNext":true,"nextPageNo":3})");
     BOOST_TEST(detail::parse_connected_id_page(looping, 5).next_page_no == 6);
+    // page_no is the server's pageNo (a number or a string of one), else the page asked.
+    BOOST_TEST(detail::parse_connected_id_page(looping, 5).page_no == 5);
+    looping.data.as_object()["pageNo"] = "7";
+    BOOST_TEST(detail::parse_connected_id_page(looping, 5).page_no == 7);
+    looping.data.as_object()["pageNo"] = 8;
+    BOOST_TEST(detail::parse_connected_id_page(looping, 5).page_no == 8);
+}
+
+static std::string base64_of(std::string_view bytes) {
+    return detail::base64_encode(bytes);
+}
+
+// A two-way reply as CODEF sends it: the job's keys in data and again at the top level.
+constexpr const char* codef_two_way_reply = R"({
+    "result": {"code": "CF-03002", "message": "성공",
+               "extraMessage": "API 요청 처리가 정상 진행 중입니다. 추가 정보를 입력하세요.",
+               "transactionId": "t-1"},
+    "data": {"continue2Way": true, "method": "simpleAuth", "jobIndex": 0, "threadIndex": 1,
+             "jti": "j-9", "twoWayTimestamp": 1700000000999, "extraInfo": {}},
+    "twoWayInfo": {"jobIndex": 0, "threadIndex": 1, "jti": "j-9",
+                   "twoWayTimestamp": 1700000000999, "twoWayTimeout": 160},
+    "is2Way": true})";
+
+BOOST_AUTO_TEST_CASE(top_level_keys_beside_result_and_data_are_kept) {
+    auto r = detail::parse_api_reply(codef_two_way_reply);
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->top_level.size() == 2u);
+    BOOST_TEST(r->top_level.at("is2Way").as_bool());
+    BOOST_TEST(r->top_level.at("twoWayInfo").at("twoWayTimeout").as_int64() == 160);
+    BOOST_TEST(r->data.at("jti").as_string() == "j-9");
+    BOOST_TEST(sample("/v1/account/list").top_level.empty());
+    // The job's keys come from data, or from twoWayInfo when data lacks them.
+    r->data.as_object().erase("jti");
+    r->data.as_object().erase("threadIndex");
+    auto c = two_way_challenge::from(*r, "/p", {});
+    BOOST_TEST_REQUIRE(c.has_value());
+    BOOST_TEST(c->jti == "j-9");
+    BOOST_TEST(c->thread_index == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_challenge_survives_json_and_back) {
+    auto r = detail::parse_api_reply(codef_two_way_reply);
+    BOOST_TEST_REQUIRE(r.has_value());
+    json::object params{{"organization", "0002"}, {"loginType", "5"}, {"loginTypeLevel", "1"}};
+    auto c = two_way_challenge::from(*r, "/v1/kr/public/pp/nhis-health-checkup/result", params);
+    BOOST_TEST_REQUIRE(c.has_value());
+    // Through text, as a web backend keeps it between two HTTP requests.
+    const std::string text = json::serialize(c->to_json());
+    auto back = two_way_challenge::from_json(json::parse(text));
+    BOOST_TEST_REQUIRE(back.has_value());
+    BOOST_TEST(back->method == "simpleAuth");
+    BOOST_TEST(back->jti == "j-9");
+    BOOST_TEST(back->thread_index == 1);
+    BOOST_TEST(back->two_way_timestamp == 1700000000999);
+    BOOST_TEST(back->path == "/v1/kr/public/pp/nhis-health-checkup/result");
+    BOOST_TEST(back->params == params);
+    BOOST_TEST(back->reply.code == "CF-03002");
+    BOOST_TEST(back->reply.transaction_id == "t-1");
+    BOOST_TEST(back->reply.top_level.at("twoWayInfo").at("twoWayTimeout").as_int64() == 160);
+    BOOST_TEST(json::serialize(back->to_json()) == text);
+    // The follow-up from the restored challenge is the one from the original.
+    BOOST_TEST(detail::two_way_params(*back, two_way_answer::confirmed()) ==
+               detail::two_way_params(*c, two_way_answer::confirmed()));
+
+    auto broken = c->to_json();
+    broken.erase("jti");
+    auto refused = two_way_challenge::from_json(broken);
+    BOOST_TEST(refused.error() == client_errc::invalid_argument);
+    BOOST_TEST(refused.diag().detail == "two_way_challenge JSON: jti: missing or not a string");
+    broken = c->to_json();
+    broken["reply"].as_object()["result"].as_object().erase("code");
+    BOOST_TEST(two_way_challenge::from_json(broken).diag().detail ==
+               "two_way_challenge JSON: reply.result.code: missing or not a string");
+    BOOST_TEST(two_way_challenge::from_json(json::array{}).error() ==
+               client_errc::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(certificate_accounts_in_both_forms) {
+    const std::string der = base64_of("der-bytes"), key = base64_of("key-bytes");
+    account pfx;
+    pfx.business_type = business_type::bank;
+    pfx.organization = "0004";
+    pfx.login_type = login_type::certificate;
+    pfx.cert_type = "pfx";
+    pfx.cert_file = base64_of("pfx-bytes");
+    pfx.password = password::encrypted("cipher");
+    auto params = detail::account_params({pfx}, nullptr);
+    BOOST_TEST_REQUIRE(params.has_value());
+    const auto& sent = params->at("accountList").at(0).as_object();
+    BOOST_TEST(sent.at("certType").as_string() == "pfx");
+    BOOST_TEST(sent.at("certFile").as_string() == base64_of("pfx-bytes"));
+    BOOST_TEST(!sent.contains("derFile"));
+
+    account der_key = pfx;
+    der_key.cert_type.clear();
+    der_key.cert_file.clear();
+    der_key.der_file = der;
+    der_key.key_file = key;
+    params = detail::account_params({der_key}, nullptr);
+    BOOST_TEST_REQUIRE(params.has_value());
+    BOOST_TEST(params->at("accountList").at(0).at("derFile").as_string() == der);
+    BOOST_TEST(params->at("accountList").at(0).at("keyFile").as_string() == key);
+
+    const auto refusal = [](const account& a) {
+        return detail::account_params({a}, nullptr).diag().detail;
+    };
+    account no_file = pfx;
+    no_file.cert_file.clear();
+    BOOST_TEST(refusal(no_file) == "accountList[0].certFile: empty with certType \"pfx\"");
+    account both = pfx;
+    both.der_file = der;
+    BOOST_TEST(refusal(both).starts_with("accountList[0].derFile: given with certType"));
+    account other_type = pfx;
+    other_type.cert_type = "p12";
+    BOOST_TEST(refusal(other_type).starts_with("accountList[0].certType:"));
+    account bad_base64 = der_key;
+    bad_base64.key_file = "not base64!";
+    BOOST_TEST(refusal(bad_base64) ==
+               "accountList[0].keyFile: not standard base64 (file_to_base64 makes it)");
+    account neither = der_key;
+    neither.der_file.clear();
+    BOOST_TEST(refusal(neither).starts_with("accountList[0].derFile: empty with loginType"));
+}
+
+BOOST_AUTO_TEST_CASE(a_certificate_file_read_into_base64) {
+    const std::string path = "/tmp/codef-api-surface-" + std::to_string(::getpid()) + ".der";
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << std::string("\x30\x82\x00\xff", 4) << "signCert";
+    }
+    auto b64 = file_to_base64(path);
+    BOOST_TEST_REQUIRE(b64.has_value());
+    BOOST_TEST(*b64 == base64_of(std::string("\x30\x82\x00\xff", 4) + "signCert"));
+    auto too_big = file_to_base64(path, 4);
+    BOOST_TEST(too_big.error() == client_errc::invalid_argument);
+    BOOST_TEST(too_big.diag().detail == "certificate file " + path + ": 12 bytes, more than 4");
+    std::remove(path.c_str());
+    auto missing = file_to_base64(path);
+    BOOST_TEST(missing.error() == client_errc::invalid_argument);
+    BOOST_TEST(missing.diag().detail.starts_with("certificate file " + path + ": "));
+    BOOST_TEST(file_to_base64("/tmp").diag().detail == "certificate file /tmp: not a regular file");
 }
 
 namespace {
