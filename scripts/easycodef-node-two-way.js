@@ -16,7 +16,6 @@
 // Prints a line per step; exits 0 only when every step came out as CODEF would answer it.
 'use strict';
 
-const fs = require('node:fs');
 
 function parseArgs(argv) {
     const names = {
@@ -36,23 +35,9 @@ function parseArgs(argv) {
 
 const o = parseArgs(process.argv.slice(2));
 
-// The emulator's CA alone, for the global https agent that the library's request module uses.
-const https = require('node:https');
-const tls = require('node:tls');
-https.globalAgent.options.secureContext = tls.createSecureContext({ ca: fs.readFileSync(o.caFile) });
-
-// The library's hosts are exports of dist/constant.js; properties.js copies the API domains when
-// it is first loaded, so they are replaced before anything else of the library is required (as
-// benchmarks/peers/easycodef_node.js does). No file of the package is changed.
-const constant = require('easycodef-node/dist/constant');
-const oauth = new URL(o.oauthUrl);
-constant.OAUTH_DOMAIN = oauth.origin;
-constant.GET_TOKEN = oauth.pathname;
-const apiOrigin = o.apiUrl.replace(/\/+$/, '');
-constant.SANDBOX_DOMAIN = apiOrigin;
-constant.DEMO_DOMAIN = apiOrigin;
-constant.API_DOMAIN = apiOrigin;
-const { EasyCodef, EasyCodefConstant, EasyCodefUtil } = require('easycodef-node');
+// The library, its hosts and its only trusted CA the emulator's.
+const { EasyCodef, EasyCodefConstant, EasyCodefUtil } =
+    require('../benchmarks/peers/easycodef_at_emulator')(o);
 
 let failures = 0;
 function check(what, ok, detail) {

@@ -77,6 +77,14 @@ void collect_passwords(const boost::json::value& v, std::vector<secret>& out) {
     }
 }
 
+void scrub_data(const secret_book::snapshot& secrets, boost::json::value& v);
+
+// The values of an object, as scrub_data (a reply's top-level keys).
+void scrub_object(const secret_book::snapshot& secrets, boost::json::object& o) {
+    for (auto& kv : o)
+        if (kv.value().is_string() || kv.value().is_structured()) scrub_data(secrets, kv.value());
+}
+
 // Redacts the strings of a reply's data: an account reply's errorList carries the server's
 // messages, which may echo what was sent. A string is copied only when it holds a secret.
 // Recursive: a parsed reply is at most 32 deep.
@@ -90,10 +98,20 @@ void scrub_data(const secret_book::snapshot& secrets, boost::json::value& v) {
         for (auto& e : *a)
             if (e.is_string() || e.is_structured()) scrub_data(secrets, e);
     } else if (auto* o = v.if_object()) {
-        for (auto& kv : *o)
-            if (kv.value().is_string() || kv.value().is_structured())
-                scrub_data(secrets, kv.value());
+        scrub_object(secrets, *o);
     }
+}
+
+// A token to use: its value (a valid field value, checked by the caller), expiry and the request
+// header line made once.
+token make_token(std::string value, wall_clock::time_point expires_at,
+                 wall_clock::time_point issued_at) {
+    token t;
+    t.issued_at = issued_at;
+    t.expires_at = expires_at;
+    t.value = std::move(value);
+    t.authorization = "Authorization: Bearer " + t.value + "\r\n";
+    return t;
 }
 
 std::uint64_t random_seed() {
@@ -242,12 +260,7 @@ std::optional<token> client_impl::load_stored_token() {
         last_token_ = kept->access_token;
     }
     secrets_.add_token(kept->access_token);
-    token t;
-    t.issued_at = now;
-    t.expires_at = kept->expires_at;
-    t.value = std::move(kept->access_token);
-    t.authorization = "Authorization: Bearer " + t.value + "\r\n";
-    return t;
+    return make_token(std::move(kept->access_token), kept->expires_at, now);
 }
 
 asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point deadline) {
@@ -284,13 +297,11 @@ asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point
                     co_return f;
                 }
                 secrets_.add_token(reply->access_token);
-                token t;
-                t.issued_at = cfg_.clock();
-                t.expires_at =
-                    token_expiry(reply->expires_in, jwt_exp(reply->access_token), t.issued_at);
-                t.value = std::move(reply->access_token);
+                const auto issued_at = cfg_.clock();
+                const auto expires_at =
+                    token_expiry(reply->expires_in, jwt_exp(reply->access_token), issued_at);
                 // parse_token_reply refused a token that is not a valid field value.
-                t.authorization = "Authorization: Bearer " + t.value + "\r\n";
+                token t = make_token(std::move(reply->access_token), expires_at, issued_at);
                 remember_token(t.value);
                 if (cfg_.token_store) {
                     try {
@@ -337,9 +348,7 @@ asio::awaitable<result<response>> client_impl::call(std::string path, boost::jso
         for (std::string* text : {&r->message, &r->extra_message, &r->code, &r->transaction_id})
             secrets.redact(*text);
         scrub_data(secrets, r->data);
-        for (auto& kv : r->top_level)
-            if (kv.value().is_string() || kv.value().is_structured())
-                scrub_data(secrets, kv.value());
+        scrub_object(secrets, r->top_level);
         co_return r;
     }
     failure f = r.get_failure();

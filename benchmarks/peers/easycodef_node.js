@@ -43,26 +43,8 @@ function parseArgs(argv) {
 
 const o = parseArgs(process.argv.slice(2));
 
-// The emulator's CA alone. Agent options override a request's own, and tls.connect uses a given
-// secureContext as it is.
-const https = require('node:https');
-const tls = require('node:tls');
-https.globalAgent.options.secureContext = tls.createSecureContext({ ca: fs.readFileSync(o.caFile) });
-
-// The library has its hosts hard-coded (oauth.codef.io, sandbox/development/api.codef.io) as
-// exports of dist/constant.js. connector.js reads OAUTH_DOMAIN and GET_TOKEN from that module on
-// every token request, but properties.js copies the three API domains when it is first loaded,
-// so they are replaced here, before anything else of the library is required. No file of the
-// package is changed.
-const constant = require('easycodef-node/dist/constant');
-const oauth = new URL(o.oauthUrl);
-constant.OAUTH_DOMAIN = oauth.origin;
-constant.GET_TOKEN = oauth.pathname;
-const apiOrigin = o.apiUrl.replace(/\/+$/, '');
-constant.SANDBOX_DOMAIN = apiOrigin;
-constant.DEMO_DOMAIN = apiOrigin;
-constant.API_DOMAIN = apiOrigin;
-const { EasyCodef, EasyCodefConstant } = require('easycodef-node');
+// The library, its hosts and its only trusted CA the emulator's.
+const { EasyCodef, EasyCodefConstant } = require('./easycodef_at_emulator')(o);
 
 // The request library that easycodef-node uses calls back twice on a transport error (once to
 // reject, then it reads response.statusCode of undefined): the second is an uncaught TypeError

@@ -1,6 +1,6 @@
 /// @file
-/// @brief CODEF's result codes: named constants for the codes CODEF documents and sends, and an error
-/// category so a code can be compared and printed like any error_code. The server's string is
+/// @brief CODEF's result codes: named constants for the codes CODEF documents and sends, and an
+/// error category so a code can be compared and printed like any error_code. The server's string is
 /// always kept as it came (response::code); unknown codes pass through.
 #pragma once
 
