@@ -1,6 +1,8 @@
 // codef: the command-line tool. Calls CODEF by hand, manages accounts, lists connectedIds, runs
 // resumable sweeps, and runs the emulator.
+#include "cli/completion.hpp"
 #include "cli/output.hpp"
+#include "cli/profile.hpp"
 #include "cli/progress.hpp"
 #include "emulator/program.hpp"
 
@@ -15,6 +17,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -26,6 +30,8 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -65,126 +71,6 @@ constexpr const char* max_input_text = "16 MiB";
 constexpr auto interrupt_grace = std::chrono::milliseconds(700);
 constexpr auto interrupt_deadline = std::chrono::milliseconds(950);
 
-constexpr const char* help_text = R"(usage: codef [global options] <command> [arguments]
-
-global options:
-  --env sandbox|development|production      or CODEF_ENV (default: sandbox)
-  --api-url URL  --oauth-url URL             or CODEF_API_URL, CODEF_OAUTH_URL: explicit
-                                             endpoints (a proxy, the emulator)
-  --ca-file PEM                              or CODEF_CA_FILE: an extra trusted CA
-  --client-id ID  --client-secret SECRET     or CODEF_CLIENT_ID, CODEF_CLIENT_SECRET (prefer
-                                             the environment: arguments show in `ps`)
-  --public-key BASE64                        or CODEF_PUBLIC_KEY (to encrypt passwords)
-  --concurrency N                            calls at once (default 16)
-  --timeout SECONDS                          per call, retries included (default 90)
-  --quiet                                    no progress, no summary
-  --pretty  --compact                        replies indented, or on one line (default:
-                                             indented on a terminal, one line when piped)
-  --version                                  print the version and exit
-  An option's value is the next argument or follows '=' (--timeout=30), for every option.
-
-commands:
-  token [--show-token]           issue a token, print its expiry (the token itself only with --show-token)
-  call PATH [JSON | @FILE | -]   one call; the decoded reply JSON on stdout
-  accounts create|add|update|delete|list [--connected-id ID] [JSON | @FILE | -]
-                                 input: {"accountList": [...]} or [...], CODEF's field names;
-                                 passwords in the input are plaintext and get encrypted
-  connected-ids                  every connectedId, one a line, all pages
-  sweep PATH [--params JSON] [--per-organization [--business-type BK] [--client-type P]]
-        [--ids-file FILE] [--no-retry-failed] --out FILE|-
-                                 NDJSON (mode 0600; --out - for stdout, not resumable): one
-                                 line per item (connectedId, organization, status, result
-                                 code, message, data or error);
-                                 progress on stderr when it is a terminal; a final summary. Rerun
-                                 with the same --out to resume: connectedIds done are skipped,
-                                 those with failed items are removed from the file and called
-                                 again (--no-retry-failed: kept as done); business errors are final
-  emulator [--port N] [--ca-out FILE] [--seed-ids N] [--oauth-port N] [--page-size N]
-                                 run the CODEF emulator until interrupted
-
-exit status:
-  0    success
-  1    CODEF answered with a result code other than CF-00000 (the reply is still printed)
-  2    usage: bad option, malformed JSON, unreadable file, missing credential (nothing sent)
-  3    authentication failure: the credentials or the token were refused
-  4    transport failure: unreachable server, TLS, timeout, unusable reply
-  5    sweep: some items failed (no usable reply after retries); a rerun retries them
-  130  interrupted (SIGINT/SIGTERM); an interrupted sweep resumes when run again with the same --out
-       (a sweep finishes its calls in flight for up to 0.7 s; a second signal quits at once)
-JSON input (an argument, @FILE, -) is at most 16 MiB; JSON numbers must be finite.
-
-examples:
-  codef --api-url https://127.0.0.1:8443 --oauth-url https://127.0.0.1:8443/oauth/token \
-        --ca-file ca.pem call /v1/account/connectedId-list '{}'
-  CODEF_CLIENT_ID=... CODEF_CLIENT_SECRET=... codef --env production connected-ids
-  codef sweep /v1/kr/bank/p/account/account-list --per-organization --business-type BK --out out.ndjson
-Each command's own help: codef COMMAND --help.
-)";
-
-// A command's own help: its usage first, then what it does, its options and an example. The
-// global options and exit statuses are in help_text.
-const char* command_help(std::string_view command) {
-    if (command == "token")
-        return R"(usage: codef [global options] token [--show-token]
-
-Issues an access token and prints its expiry; the token itself only with --show-token.
-
-example:
-  CODEF_CLIENT_ID=... CODEF_CLIENT_SECRET=... codef --env development token
-(global options and exit statuses: codef --help)
-)";
-    if (command == "call")
-        return R"(usage: codef [global options] call PATH [JSON | @FILE | -]
-
-One call of PATH with the JSON object given (an argument, a file after @, or - for stdin; {} when
-none); the decoded reply JSON on stdout. Exit 1 when CODEF answers with a code other than
-CF-00000 (the reply is still printed).
-
-example:
-  codef call /v1/kr/bank/p/account/account-list '{"connectedId":"...","organization":"0004"}'
-(global options and exit statuses: codef --help)
-)";
-    if (command == "accounts")
-        return R"(usage: codef [global options] accounts create|add|update|delete|list
-                                        [--connected-id ID] [JSON | @FILE | -]
-
-Registers an end user's accounts (create: a new connectedId), adds, updates or deletes them, or
-lists them. Input: {"accountList": [...]} or [...] with CODEF's field names; passwords in it are
-plaintext and are encrypted with --public-key (or CODEF_PUBLIC_KEY). add, update, delete and list
-need --connected-id. A change is never sent twice.
-
-example:
-  codef accounts list --connected-id 8Y1ZsaFeA...
-(global options and exit statuses: codef --help)
-)";
-    if (command == "connected-ids")
-        return R"(usage: codef [global options] connected-ids
-
-Every connectedId of the client, one a line, all pages.
-(global options and exit statuses: codef --help)
-)";
-    if (command == "sweep")
-        return R"(usage: codef [global options] sweep PATH [--params JSON]
-        [--per-organization [--business-type BK] [--client-type P]]
-        [--ids-file FILE] [--no-retry-failed] --out FILE|-
-
-Calls PATH once for every connectedId (from the paged listing, or --ids-file, one a line), or
-once per organization registered to it (--per-organization, filtered by business and client
-type), each call sending --params with connectedId (and organization) added. Writes NDJSON to
---out (mode 0600; --out - writes to stdout and cannot be resumed): one line per item
-(connectedId, organization, status, result code, message, data or error). Progress on stderr
-when it is a terminal; a final summary. Rerun with the same --out to resume: connectedIds done
-are skipped, those with failed items are called again (--no-retry-failed: kept as done). Exit 5
-when some items failed; 130 when interrupted (rerun to resume).
-
-example:
-  codef --concurrency 32 sweep /v1/kr/bank/p/account/account-list --per-organization \
-        --business-type BK --out accounts.ndjson
-(global options and exit statuses: codef --help)
-)";
-    return nullptr;
-}
-
 struct usage_error {
     std::string what;
 };
@@ -200,11 +86,18 @@ std::string env(const char* name) {
     return v ? v : "";
 }
 
-std::uint64_t positive(std::string_view flag, std::string_view v, std::uint64_t max) {
+// n from 1 to max, or what is wrong with v (the value itself is not repeated).
+std::string not_positive(std::string_view v, std::uint64_t max) {
     std::uint64_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec != std::errc{} || end != v.data() + v.size() || n == 0 || n > max)
-        throw usage_error{std::string(flag) + ": not a number from 1 to " + std::to_string(max)};
+        return "not a number from 1 to " + std::to_string(max);
+    return {};
+}
+
+std::uint64_t positive(std::string_view v) {
+    std::uint64_t n = 0;
+    std::from_chars(v.data(), v.data() + v.size(), n);
     return n;
 }
 
@@ -584,186 +477,635 @@ asio::awaitable<int> sweep(codef::client& c, const globals& g, sweep_args a,
 
 // ---------------------------------------------------------------------------------------------
 
-codef::environment parse_environment(std::string_view v, std::string_view source) {
-    if (v == "sandbox") return codef::environment::sandbox;
+// ---------------------------------------------------------------------------------------------
+// The command line: CLI11, with the help laid out as ours always was (usage first).
+
+codef::environment environment_of(std::string_view v) {
     if (v == "development") return codef::environment::development;
     if (v == "production") return codef::environment::production;
-    throw usage_error{std::string(source) + ": sandbox, development or production"};
+    return codef::environment::sandbox; // checked before: sandbox, development or production
+}
+
+std::string not_an_environment(const std::string& v) {
+    return v == "sandbox" || v == "development" || v == "production"
+               ? std::string()
+               : "sandbox, development or production";
+}
+
+// text re-flowed into lines of at most width columns (a longer word stays whole).
+std::string wrapped(std::string_view text, std::size_t width) {
+    std::string out, line;
+    std::istringstream words{std::string(text)};
+    for (std::string w; words >> w;) {
+        if (!line.empty() && line.size() + 1 + w.size() > width) {
+            out += line + "\n";
+            line.clear();
+        }
+        line += (line.empty() ? "" : " ") + w;
+    }
+    return out + line;
+}
+
+// Help lines are at most this wide.
+constexpr std::size_t help_width = 96;
+
+// Help: the usage first, then what the command does, its arguments and options (their lines
+// made from the app's own options), then the footer: an example, or the profile, the exit
+// statuses and the examples.
+class help_format : public CLI::Formatter {
+public:
+    // A command's synopsis (its name first), a line a vector element; its line in the list of
+    // commands.
+    std::map<const CLI::App*, std::vector<std::string>> synopsis;
+    std::map<const CLI::App*, std::string> summary;
+
+    help_format() {
+        column_width(32);
+        label("Positionals", "arguments");
+    }
+
+    // The synopsis on one line, for a usage error.
+    std::string usage_line(const CLI::App* app) const {
+        std::string s = "usage: codef";
+        for (const auto& line : synopsis.at(app))
+            s += " " + line;
+        return s;
+    }
+
+    std::string make_help(const CLI::App* app, std::string,
+                          CLI::AppFormatMode mode) const override {
+        if (mode == CLI::AppFormatMode::Sub) return make_expanded(app);
+        std::string out = "usage: codef [global options] ";
+        if (app->get_parent() == nullptr) {
+            out += "<command> [arguments]\n";
+        } else {
+            const auto& lines = synopsis.at(app);
+            for (std::size_t i = 0; i < lines.size(); ++i)
+                out += (i ? "        " : "") + lines[i] + "\n";
+        }
+        out += "\n" + app->get_description() + "\n";
+        out += make_positionals(app);
+        out += make_groups(app, mode);
+        out += make_subcommands(app, mode);
+        out += "\n" + make_footer(app);
+        return out;
+    }
+
+    std::string make_subcommand(const CLI::App* sub) const override {
+        const auto& lines = synopsis.at(sub);
+        // A synopsis's further lines are indented as the summary is (help2man reads them so).
+        std::string name = lines.front();
+        for (std::size_t i = 1; i < lines.size(); ++i)
+            name += "\n" + std::string(column_width_, ' ') + lines[i];
+        std::stringstream out;
+        CLI::detail::format_help(out, name, wrapped(summary.at(sub), help_width - column_width_),
+                                 column_width_);
+        return out.str();
+    }
+
+    // "-h, --help", "--pretty, --compact".
+    std::string make_option_name(const CLI::Option* opt, bool positional) const override {
+        if (positional) return opt->get_name(true, false);
+        std::string names;
+        for (const auto& s : opt->get_snames())
+            names += (names.empty() ? "-" : ", -") + s;
+        for (const auto& l : opt->get_lnames())
+            names += (names.empty() ? "--" : ", --") + l;
+        return names;
+    }
+
+    // "--env sandbox|development|production": the type name, no default shown (the profile's
+    // would be this machine's home).
+    std::string make_option_opts(const CLI::Option* opt) const override {
+        if (!codef::cli::takes_value(*opt)) return {};
+        const std::string type = opt->get_type_name();
+        if (opt->get_positional())
+            return type.empty() || type == opt->get_name() ? "" : " (" + type + ")";
+        return " " + type;
+    }
+
+    std::string make_option_desc(const CLI::Option* opt) const override {
+        std::string d = opt->get_description();
+        if (!opt->get_envname().empty()) d += " (or " + opt->get_envname() + ")";
+        return wrapped(d, help_width - column_width_);
+    }
+};
+
+// What the command line says, before anything is checked against the command.
+struct command_line {
+    std::string profile_default; // $CODEF_PROFILE, else the XDG place
+    std::string env_name;
+    std::string concurrency, timeout;
+    bool show_token = false;
+    std::string path, input, verb, connected_id, params, shell;
+    sweep_args sweep;
+    bool no_retry_failed = false;
+};
+
+// The value of each secret option that could be in a message: from argv, from the environment.
+std::vector<std::string> secret_values(int argc, char** argv) {
+    std::vector<std::string> out;
+    if (auto e = env("CODEF_CLIENT_SECRET"); !e.empty()) out.push_back(e);
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--client-secret" && i + 1 < argc)
+            out.emplace_back(argv[i + 1]);
+        else if (a.starts_with("--client-secret="))
+            out.emplace_back(a.substr(std::string_view("--client-secret=").size()));
+    }
+    return out;
+}
+
+std::string redacted(std::string text, const std::vector<std::string>& secrets) {
+    for (const auto& s : secrets) {
+        if (s.size() < 4) continue; // a shorter one would blank out ordinary words
+        for (auto at = text.find(s); at != std::string::npos; at = text.find(s, at))
+            text.replace(at, s.size(), "(secret)");
+    }
+    for (char& c : text)
+        if (c == '\n' || c == '\r') c = ' '; // one line
+    return text;
+}
+
+// A CLI11 parse error as our one line, made of option and command names: an unexpected argument
+// (which may be a secret typed after a misspelt option) is named only when it is an option.
+std::string message_of(const CLI::ParseError& e, const CLI::App& app, const help_format& h) {
+    const auto selected = app.get_subcommands();
+    const CLI::App* sub = selected.empty() ? nullptr : selected.front();
+    std::vector<std::string> extras = app.remaining();
+    if (sub)
+        for (auto& x : sub->remaining())
+            extras.push_back(std::move(x));
+    const bool extras_error = dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr;
+    const bool no_command = dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !sub;
+    if (extras_error || no_command) {
+        for (const auto& x : extras) {
+            if (x.size() < 2 || x[0] != '-') continue;
+            const std::string name = x.substr(0, x.find('='));
+            // A command's option before it (CLI11 would have taken it after it).
+            for (const CLI::App* other : app.get_subcommands({}))
+                if (other->get_option_no_throw(name))
+                    return name + " goes after the " + other->get_name() + " command";
+            return "unknown option " + name + " (see --help)";
+        }
+        if (std::find(extras.begin(), extras.end(), "help") != extras.end())
+            return "there is no help command: codef --help, or codef COMMAND --help";
+        if (!sub)
+            return extras.empty() ? "no command (see --help)"
+                                  : "unknown command " + extras.front() + " (see --help)";
+        if (sub->get_options([](const CLI::Option* o) { return o->get_positional(); }).empty())
+            return sub->get_name() + " takes no arguments";
+        return h.usage_line(sub);
+    }
+    const std::string what = e.what();
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) && what.ends_with(" missing"))
+        return what.substr(0, what.find(':')) + ": needs a value";
+    // "Could not convert: --quiet = maybe": a flag given a value that is not true or false.
+    constexpr std::string_view unconverted = "Could not convert: ";
+    if (dynamic_cast<const CLI::ConversionError*>(&e) && what.starts_with(unconverted)) {
+        const auto name = what.substr(unconverted.size(), what.find(" = ") - unconverted.size());
+        return name + ": a flag (no value, or true or false)";
+    }
+    return what;
+}
+
+// The profile's default place: $CODEF_PROFILE, else $XDG_CONFIG_HOME/codef/config, else
+// ~/.config/codef/config.
+std::string default_profile() {
+    if (auto p = env("CODEF_PROFILE"); !p.empty()) return p;
+    if (auto x = env("XDG_CONFIG_HOME"); !x.empty()) return x + "/codef/config";
+    if (auto h = env("HOME"); !h.empty()) return h + "/.config/codef/config";
+    return {};
+}
+
+bool regular_readable(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), R_OK) == 0;
+}
+
+constexpr const char* main_description =
+    R"(Calls the Korean CODEF financial API: a token, one call, an end user's accounts, every
+connectedId, and resumable sweeps over them; runs a CODEF emulator. Global options go before or
+after the command. An option's value is the next argument or follows '=' (--timeout=30).)";
+
+constexpr const char* exit_statuses = R"(exit status:
+  0    success
+  1    CODEF answered with a result code other than CF-00000 (the reply is still printed)
+  2    usage: bad option, malformed JSON, unreadable file, missing credential (nothing sent)
+  3    authentication failure: the credentials or the token were refused
+  4    transport failure: unreachable server, TLS, timeout, unusable reply
+  5    sweep: some items failed (no usable reply after retries); a rerun retries them
+  130  interrupted (SIGINT/SIGTERM); an interrupted sweep resumes when run again with the same --out
+       (a sweep finishes its calls in flight for up to 0.7 s; a second signal quits at once)
+JSON input (an argument, @FILE, -) is at most 16 MiB; JSON numbers must be finite.
+
+examples:
+  $ codef emulator --port 8443 --ca-out ca.pem &
+  $ export CODEF_API_URL=https://127.0.0.1:8443 CODEF_OAUTH_URL=https://127.0.0.1:8443/oauth/token
+  $ codef --ca-file ca.pem call /v1/account/connectedId-list '{}'
+  $ CODEF_CLIENT_ID=... CODEF_CLIENT_SECRET=... codef --env production connected-ids
+  $ codef sweep /v1/kr/bank/p/account/account-list --per-organization --out accounts.ndjson
+  $ source <(codef completion bash)
+Each command's own help: codef COMMAND --help.)";
+
+constexpr const char* see_global = "(global options and exit statuses: codef --help)";
+
+// The app: every command and option, their checks, help and environment variables. Values land
+// in g and cl.
+struct cli {
+    CLI::App app{main_description, "codef"};
+    std::shared_ptr<help_format> help = std::make_shared<help_format>();
+    std::shared_ptr<codef::cli::profile_format> profile;
+    CLI::Option* profile_opt = nullptr;
+    CLI::Option* pretty_opt = nullptr;
+    CLI::App* emulator = nullptr;
+    std::map<std::string, codef::cli::setting> settings; // the profile's keys
+    bool pretty_flag = false;
+
+    cli(globals& g, command_line& cl);
+
+    // The profile read (or named): the last --profile, else the default one.
+    std::string profile_path(const command_line& cl) const {
+        const auto& read = profile_opt->results();
+        return read.empty() ? cl.profile_default : read.back();
+    }
+
+    // Where a checked value came from: the option's name on the command line (global options
+    // are parsed by the app, after the command too), else its environment variable. A profile's
+    // values are checked when it is read (codef::cli::profile_format).
+    std::string source_of(const CLI::Option* o) const {
+        const auto& order = app.parse_order();
+        if (std::find(order.begin(), order.end(), o) == order.end() && !o->get_envname().empty() &&
+            !env(o->get_envname().c_str()).empty())
+            return o->get_envname();
+        return o->get_name();
+    }
+
+    // A check whose problem is a usage error naming where the value came from; CLI11's own
+    // validation message (which repeats the value) is never made.
+    CLI::Option* checked(CLI::Option* o, std::function<std::string(const std::string&)> problem) {
+        o->check(CLI::Validator(
+            [this, o, problem](std::string& v) {
+                if (auto p = problem(v); !p.empty()) throw usage_error{source_of(o) + ": " + p};
+                return std::string();
+            },
+            ""));
+        problems[o] = std::move(problem);
+        return o;
+    }
+    std::map<const CLI::Option*, std::function<std::string(const std::string&)>> problems;
+
+    CLI::App* command(const std::string& name, std::vector<std::string> synopsis,
+                      std::string summary, std::string description, std::string footer) {
+        CLI::App* sub = app.add_subcommand(name, std::move(description));
+        sub->group("commands");
+        sub->footer(std::move(footer));
+        sub->option_defaults()->group("options");
+        sub->get_help_ptr()->group("options")->description("this help");
+        help->synopsis[sub] = std::move(synopsis);
+        help->summary[sub] = std::move(summary);
+        return sub;
+    }
+};
+
+cli::cli(globals& g, command_line& cl) {
+    app.formatter(help);
+    app.option_defaults()
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+        ->group("global options");
+    app.require_subcommand(1);
+    app.fallthrough(); // global options after the command too
+
+    // The global options; every one but the flags has an environment variable, and the
+    // non-secret ones may be set in the profile.
+    checked(app.add_option("--env", cl.env_name, "the environment (default: sandbox)")
+                ->type_name("sandbox|development|production")
+                ->envname("CODEF_ENV"),
+            not_an_environment);
+    app.add_option("--api-url", g.cfg.api_url,
+                   "the API's base URL instead of the environment's (a proxy, the emulator)")
+        ->type_name("URL")
+        ->envname("CODEF_API_URL");
+    app.add_option("--oauth-url", g.cfg.oauth_url, "the token endpoint instead of CODEF's")
+        ->type_name("URL")
+        ->envname("CODEF_OAUTH_URL");
+    app.add_option("--ca-file", g.cfg.ca_file, "an extra trusted CA")
+        ->type_name("PEM")
+        ->envname("CODEF_CA_FILE");
+    app.add_option("--client-id", g.cfg.client_id, "the client id (none: the sandbox's)")
+        ->type_name("ID")
+        ->envname("CODEF_CLIENT_ID");
+    app.add_option("--client-secret", g.cfg.client_secret,
+                   "the client secret; prefer the environment (arguments show in `ps`)")
+        ->type_name("SECRET")
+        ->envname("CODEF_CLIENT_SECRET");
+    app.add_option("--public-key", g.cfg.public_key, "CODEF's RSA public key, to encrypt passwords")
+        ->type_name("BASE64")
+        ->envname("CODEF_PUBLIC_KEY");
+    checked(app.add_option("--concurrency", cl.concurrency, "calls at once (default 16)")
+                ->type_name("N"),
+            [](const std::string& v) { return not_positive(v, 10'000); });
+    checked(app.add_option("--timeout", cl.timeout, "per call, retries included (default 90)")
+                ->type_name("SECONDS"),
+            [](const std::string& v) { return not_positive(v, 86'400); });
+    app.add_flag("--quiet", g.quiet, "no progress, no summary");
+    pretty_opt = app.add_flag("--pretty,!--compact", pretty_flag,
+                              "replies indented, or on one line (default: indented on a\n"
+                              "terminal, one line when piped)");
+    cl.profile_default = default_profile();
+    profile_opt = app.set_config("--profile", cl.profile_default,
+                                 "settings read first (see \"profile\" below); default:\n"
+                                 "$CODEF_PROFILE, else ~/.config/codef/config when it exists");
+    profile_opt->type_name("FILE")->group("global options");
+    app.set_version_flag("--version", "codef " CODEF_VERSION_STRING, "print the version and exit");
+    app.set_help_flag("-h,--help", "this help; after a command, that command's help");
+
+    // The profile: the global options above but the secret ones, by their long names.
+    std::string keys;
+    for (const CLI::Option* o : app.get_options()) {
+        if (o == profile_opt || o == app.get_help_ptr() || o->get_name() == "--version") continue;
+        codef::cli::setting s;
+        const bool secret = o->get_name() == "--client-secret";
+        s.what = secret                         ? codef::cli::setting::kind::secret
+                 : !codef::cli::takes_value(*o) ? codef::cli::setting::kind::flag
+                                                : codef::cli::setting::kind::value;
+        s.envname = o->get_envname();
+        if (auto p = problems.find(o); p != problems.end()) s.problem = p->second;
+        for (const auto& name : o->get_lnames()) {
+            settings[name] = s;
+            if (!secret) keys += (keys.empty() ? "" : ", ") + name;
+        }
+    }
+    profile = std::make_shared<codef::cli::profile_format>(
+        [this](const std::string& key) {
+            auto s = settings.find(key);
+            return s == settings.end() ? codef::cli::setting{} : s->second;
+        },
+        [](const std::string& var) { return !env(var.c_str()).empty(); }, "the settings: " + keys);
+    app.config_formatter(profile);
+    std::string profile_help =
+        "Non-secret settings, `key = value` a line (CLI11's TOML/INI form), read from --profile "
+        "FILE, else from $CODEF_PROFILE, else from $XDG_CONFIG_HOME/codef/config "
+        "(~/.config/codef/config) when it exists. The keys: " +
+        keys +
+        ". An option on the command line wins over its environment variable, which wins over "
+        "the profile. A secret (client-secret, a password, a token) in a profile is refused: "
+        "give it in the environment.";
+    std::string footer = "profile:\n";
+    std::istringstream lines(wrapped(profile_help, help_width - 2));
+    for (std::string l; std::getline(lines, l);)
+        footer += "  " + l + "\n";
+    app.footer(footer + "\n" + exit_statuses);
+
+    // The commands. Each one's help: usage first, what it does, its options, an example.
+    CLI::App* token = command(
+        "token", {"token [--show-token]"},
+        "issue a token, print its expiry (the token itself only with --show-token)",
+        "Issues an access token and prints its expiry; the token itself only with --show-token.",
+        std::string(
+            "example:\n"
+            "  $ CODEF_CLIENT_ID=... CODEF_CLIENT_SECRET=... codef --env development token\n") +
+            see_global);
+    token->add_flag("--show-token", cl.show_token, "print the token too");
+
+    CLI::App* call = command(
+        "call", {"call PATH [JSON | @FILE | -]"}, "one call; the decoded reply JSON on stdout",
+        R"(One call of PATH with the JSON object given (an argument, a file after @, or - for stdin; {}
+when none); the decoded reply JSON on stdout. Exit 1 when CODEF answers with a code other than
+CF-00000 (the reply is still printed).)",
+        std::string("example:\n  $ codef call /v1/kr/bank/p/account/account-list "
+                    "'{\"connectedId\":\"...\",\"organization\":\"0004\"}'\n") +
+            see_global);
+    call->add_option("PATH", cl.path, "the product's path, /v1/...")->type_name("");
+    call->add_option("INPUT", cl.input, "the parameters: JSON, @FILE or - (stdin); default {}")
+        ->type_name("JSON|@FILE|-");
+
+    CLI::App* accounts = command(
+        "accounts",
+        {"accounts create|add|update|delete|list", "[--connected-id ID] [JSON | @FILE | -]"},
+        "register, change or list an end user's accounts; passwords in the input are\n"
+        "plaintext and get encrypted",
+        R"(Registers an end user's accounts (create: a new connectedId), adds, updates or deletes them, or
+lists them. Input: {"accountList": [...]} or [...] with CODEF's field names; passwords in it are
+plaintext and are encrypted with --public-key (or CODEF_PUBLIC_KEY). add, update, delete and list
+need --connected-id. A change is never sent twice.)",
+        std::string("example:\n  $ codef accounts list --connected-id 8Y1ZsaFeA...\n") +
+            see_global);
+    checked(accounts->add_option("VERB", cl.verb, "what to do")
+                ->type_name("create|add|update|delete|list"),
+            [](const std::string& v) -> std::string {
+                if (v == "create" || v == "add" || v == "update" || v == "delete" || v == "list")
+                    return {};
+                throw usage_error{"accounts: create, add, update, delete or list, not " + v};
+            });
+    accounts->add_option("INPUT", cl.input, "the accounts: JSON, @FILE or - (stdin)")
+        ->type_name("JSON|@FILE|-");
+    accounts
+        ->add_option("--connected-id", cl.connected_id,
+                     "the end user (add, update, delete, list; or the input's connectedId)")
+        ->type_name("ID");
+
+    command("connected-ids", {"connected-ids"}, "every connectedId, one a line, all pages",
+            "Every connectedId of the client, one a line, all pages.", see_global);
+
+    CLI::App* sweep = command(
+        "sweep",
+        {"sweep PATH [--params JSON]",
+         "[--per-organization [--business-type BK] [--client-type P]]",
+         "[--ids-file FILE] [--no-retry-failed] --out FILE|-"},
+        "call PATH for every connectedId (or each of its organizations): NDJSON,\n"
+        "resumable; rerun the same command to resume or to retry the failed items",
+        R"(Calls PATH once for every connectedId (from the paged listing, or --ids-file, one a line), or
+once per organization registered to it (--per-organization, filtered by business and client
+type), each call sending --params with connectedId (and organization) added. Writes NDJSON to
+--out (mode 0600; --out - writes to stdout and cannot be resumed): one line per item
+(connectedId, organization, status, result code, message, data or error). Progress on stderr
+when it is a terminal; a final summary. Rerun with the same --out to resume: connectedIds done
+are skipped, those with failed items are called again (--no-retry-failed: kept as done). Exit 5
+when some items failed; 130 when interrupted (rerun to resume).)",
+        std::string("example:\n"
+                    "  $ codef --concurrency 32 sweep /v1/kr/bank/p/account/account-list \\\n"
+                    "        --per-organization --business-type BK --out accounts.ndjson\n") +
+            see_global);
+    sweep->add_option("PATH", cl.sweep.path, "the product's path, /v1/...")->type_name("");
+    sweep->add_option("--params", cl.params, "sent with every call, connectedId added (default {})")
+        ->type_name("JSON");
+    CLI::Option* per_org =
+        sweep->add_flag("--per-organization", cl.sweep.per_organization,
+                        "one call per organization registered to the connectedId");
+    sweep
+        ->add_option("--business-type", cl.sweep.business_type,
+                     "only these organizations (BK, CD, ...)")
+        ->type_name("BK")
+        ->needs(per_org);
+    sweep->add_option("--client-type", cl.sweep.client_type, "only these organizations (P, B, ...)")
+        ->type_name("P")
+        ->needs(per_org);
+    checked(sweep
+                ->add_option("--ids-file", cl.sweep.ids_file,
+                             "the connectedIds, one a line (default: the listing)")
+                ->type_name("FILE"),
+            [](const std::string& v) {
+                return access(v.c_str(), R_OK) == 0 ? std::string() : v + ": cannot be read";
+            });
+    sweep->add_flag("--no-retry-failed", cl.no_retry_failed,
+                    "keep the failed items of an earlier run as done");
+    sweep->add_option("--out", cl.sweep.out, "the NDJSON file, or - for stdout (not resumable)")
+        ->type_name("FILE|-");
+
+    // The emulator reads its own options (codef emulator --help), the global ones not among them.
+    emulator = command("emulator", {"emulator [emulator options]"},
+                       "run the CODEF emulator until interrupted (codef emulator --help)",
+                       "Runs the CODEF emulator.", "");
+    emulator->set_help_flag();
+    emulator->prefix_command();
+    emulator->fallthrough(false);
+
+    CLI::App* completion = command(
+        "completion", {"completion bash"}, "print a bash completion script",
+        R"(Prints a bash completion script for codef, made from the program's own commands and
+options. Installed as share/bash-completion/completions/codef; by hand: source it.)",
+        std::string("example:\n  $ source <(codef completion bash)\n") + see_global);
+    checked(completion->add_option("SHELL", cl.shell, "the shell")->type_name("bash"),
+            [](const std::string& v) -> std::string {
+                if (v == "bash") return {};
+                throw usage_error{"completion: bash is the only shell, not " + v};
+            });
+}
+
+// The arguments for CLI11: "--name=" (an empty value) becomes "--name" "" for an option that
+// takes a value (CLI11 would take the next argument as its value).
+std::vector<std::string> arguments(int argc, char** argv, const CLI::App& app) {
+    auto takes_value = [&](const std::string& name) {
+        if (auto* o = app.get_option_no_throw(name)) return codef::cli::takes_value(*o);
+        for (const CLI::App* sub : app.get_subcommands({}))
+            if (auto* o = sub->get_option_no_throw(name)) return codef::cli::takes_value(*o);
+        return false;
+    };
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.size() > 3 && a.starts_with("--") && a.find('=') == a.size() - 1 &&
+            takes_value(a.substr(0, a.size() - 1))) {
+            a.pop_back();
+            args.push_back(std::move(a));
+            args.emplace_back();
+        } else {
+            args.push_back(std::move(a));
+        }
+    }
+    return args;
+}
+
+// The emulator's options, from its own help.
+std::string emulator_help() {
+    std::ostringstream out, err;
+    codef::emu::run_program({"--help"}, "codef emulator", out, err);
+    return out.str();
+}
+
+std::string completion_script(const CLI::App& app) {
+    auto model = codef::cli::completion_model_of(app);
+    for (auto& c : model.commands) {
+        if (c.name != "emulator") continue;
+        c.options = codef::cli::options_of_help(emulator_help());
+        codef::cli::completion_option help;
+        help.names = {"-h", "--help"};
+        c.options.push_back(help);
+    }
+    return codef::cli::bash_completion(model, "codef", CODEF_VERSION_STRING);
 }
 
 int run(int argc, char** argv) {
-    // "--name=value" is "--name value"; anything else is taken as it is.
-    std::vector<std::string_view> args;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        const auto eq = a.find('=');
-        if (a.starts_with("--") && eq != std::string_view::npos && eq > 2) {
-            args.push_back(a.substr(0, eq));
-            args.push_back(a.substr(eq + 1));
-        } else {
-            args.push_back(a);
-        }
-    }
     globals g;
-    // Every global option but the flags has an environment variable; an argument overrides it.
-    g.cfg.client_id = env("CODEF_CLIENT_ID");
-    g.cfg.client_secret = env("CODEF_CLIENT_SECRET");
-    g.cfg.public_key = env("CODEF_PUBLIC_KEY");
-    if (const auto e = env("CODEF_ENV"); !e.empty()) g.cfg.env = parse_environment(e, "CODEF_ENV");
-    g.cfg.api_url = env("CODEF_API_URL");
-    g.cfg.oauth_url = env("CODEF_OAUTH_URL");
-    g.cfg.ca_file = env("CODEF_CA_FILE");
-    std::vector<std::string_view> rest; // the command and its arguments
-    bool show_token = false;
-    std::optional<bool> pretty;
-    std::optional<std::chrono::seconds> timeout;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view a = args[i];
-        auto value = [&]() -> std::string_view {
-            if (i + 1 >= args.size()) throw usage_error{std::string(a) + ": needs a value"};
-            return args[++i];
-        };
-        if ((a == "--help" || a == "-h") && !(!rest.empty() && rest.front() == "emulator")) {
-            // After a command, that command's help (the emulator answers its own).
-            const char* h = rest.empty() ? nullptr : command_help(rest.front());
-            std::cout << (h ? h : help_text);
-            return exit_ok;
-        }
-        if (a == "--version" && rest.empty()) {
-            std::cout << "codef " CODEF_VERSION_STRING "\n";
-            return exit_ok;
-        }
-        if (!rest.empty() && rest.front() == "emulator") {
-            rest.push_back(a); // the emulator's own options
-        } else if (a == "--env") {
-            g.cfg.env = parse_environment(value(), "--env");
-        } else if (a == "--api-url")
-            g.cfg.api_url = value();
-        else if (a == "--oauth-url")
-            g.cfg.oauth_url = value();
-        else if (a == "--ca-file")
-            g.cfg.ca_file = value();
-        else if (a == "--client-id")
-            g.cfg.client_id = value();
-        else if (a == "--client-secret")
-            g.cfg.client_secret = value();
-        else if (a == "--public-key")
-            g.cfg.public_key = value();
-        else if (a == "--concurrency")
-            g.concurrency = positive(a, value(), 10'000);
-        else if (a == "--timeout")
-            timeout = std::chrono::seconds(positive(a, value(), 86'400));
-        else if (a == "--quiet")
-            g.quiet = true;
-        else if (a == "--pretty")
-            pretty = true;
-        else if (a == "--compact")
-            pretty = false;
-        else if (a == "--show-token")
-            show_token = true;
-        else
-            rest.push_back(a);
+    command_line cl;
+    cli line(g, cl);
+    CLI::App& app = line.app;
+    std::vector<std::string> args = arguments(argc, argv, app);
+    std::reverse(args.begin(), args.end()); // CLI11 takes them from the back
+    try {
+        app.parse(args);
+    } catch (const CLI::CallForHelp&) {
+        // --help before the command: the global help; after it: the command's.
+        const auto selected = app.get_subcommands();
+        const CLI::App* of =
+            app.get_help_ptr()->count() > 0 || selected.empty() ? &app : selected.front();
+        std::cout << line.help->make_help(of, "", CLI::AppFormatMode::Normal);
+        return exit_ok;
+    } catch (const CLI::CallForVersion& v) {
+        std::cout << v.what() << "\n";
+        return exit_ok;
+    } catch (const CLI::ParseError& e) {
+        if (!line.profile->problem().empty())
+            throw usage_error{line.profile_path(cl) + ": " + line.profile->problem()};
+        if (dynamic_cast<const CLI::FileError*>(&e))
+            throw usage_error{"--profile: " + line.profile_path(cl) + ": cannot be read"};
+        throw usage_error{message_of(e, app, *line.help)};
     }
-    if (rest.empty()) throw usage_error{"no command (see --help)"};
-    pretty_output = pretty.value_or(isatty(STDOUT_FILENO) == 1);
-    const std::string_view command = rest.front();
-    rest.erase(rest.begin());
+    const auto selected = app.get_subcommands();
+    const std::string command = selected.front()->get_name();
+    const CLI::App& sub = *selected.front();
+    auto given = [&](const char* name) { return sub.get_option(name)->count() > 0; };
+    // The profile, for the commands that take the global options: its first problem, named with
+    // the file; one named by CODEF_PROFILE must exist (CLI11 reads it as the default one).
+    if (command != "emulator" && command != "completion") {
+        if (!line.profile->problem().empty())
+            throw usage_error{line.profile_path(cl) + ": " + line.profile->problem()};
+        const auto& order = app.parse_order();
+        const bool named = std::find(order.begin(), order.end(), line.profile_opt) != order.end();
+        if (!named && !env("CODEF_PROFILE").empty() && !regular_readable(cl.profile_default))
+            throw usage_error{"CODEF_PROFILE: " + cl.profile_default + ": cannot be read"};
+    }
 
-    if (command == "emulator")
-        return codef::emu::run_program(rest, "codef emulator", std::cout, std::cerr);
+    if (command == "emulator") {
+        // "--name=value" is "--name value" for the emulator's own options.
+        std::vector<std::string> rest;
+        for (auto& a : line.emulator->remaining()) {
+            const auto eq = a.find('=');
+            if (a.starts_with("--") && eq != std::string::npos && eq > 2) {
+                rest.push_back(a.substr(0, eq));
+                rest.push_back(a.substr(eq + 1));
+            } else {
+                rest.push_back(std::move(a));
+            }
+        }
+        return codef::emu::run_program(std::vector<std::string_view>(rest.begin(), rest.end()),
+                                       "codef emulator", std::cout, std::cerr);
+    }
+    if (command == "completion") {
+        if (!given("SHELL")) throw usage_error{line.help->usage_line(&sub)};
+        std::cout << completion_script(app);
+        return exit_ok;
+    }
+    if (!cl.env_name.empty()) g.cfg.env = environment_of(cl.env_name);
+    if (!cl.concurrency.empty()) g.concurrency = positive(cl.concurrency);
+    pretty_output = line.pretty_opt->count() > 0 ? line.pretty_flag : isatty(STDOUT_FILENO) == 1;
 
     // The command's own arguments, checked before anything is sent or created.
     std::optional<std::string_view> input;
-    std::string path, verb, connected_id;
-    sweep_args sw;
-    auto take_options = [&](const std::vector<std::string_view>& opts_with_value,
-                            const std::vector<std::string_view>& flags, auto on_option) {
-        std::vector<std::string_view> positional;
-        for (std::size_t i = 0; i < rest.size(); ++i) {
-            const std::string_view a = rest[i];
-            if (std::find(opts_with_value.begin(), opts_with_value.end(), a) !=
-                opts_with_value.end()) {
-                if (i + 1 >= rest.size()) throw usage_error{std::string(a) + ": needs a value"};
-                on_option(a, rest[++i]);
-            } else if (std::find(flags.begin(), flags.end(), a) != flags.end()) {
-                on_option(a, std::string_view());
-            } else if (a.starts_with("--")) {
-                throw usage_error{"unknown option " + std::string(a) + " for " +
-                                  std::string(command)};
-            } else {
-                positional.push_back(a);
-            }
-        }
-        return positional;
-    };
-    auto no_options = [](std::string_view, std::string_view) {};
-    if (command == "token") {
-        if (!take_options({}, {}, no_options).empty())
-            throw usage_error{"token takes no arguments"};
-    } else if (command == "call") {
-        auto pos = take_options({}, {}, no_options);
-        if (pos.empty() || pos.size() > 2)
-            throw usage_error{"usage: codef call PATH [JSON | @FILE | -]"};
-        path = pos[0];
-        if (pos.size() == 2) input = pos[1];
+    sweep_args& sw = cl.sweep;
+    if (command == "call") {
+        if (!given("PATH")) throw usage_error{line.help->usage_line(&sub)};
+        if (given("INPUT")) input = cl.input;
     } else if (command == "accounts") {
-        auto pos = take_options({"--connected-id"}, {},
-                                [&](std::string_view, std::string_view v) { connected_id = v; });
-        if (pos.empty() || pos.size() > 2)
-            throw usage_error{"usage: codef accounts create|add|update|delete|list [--connected-id "
-                              "ID] [JSON | @FILE | -]"};
-        verb = pos[0];
-        if (verb != "create" && verb != "add" && verb != "update" && verb != "delete" &&
-            verb != "list")
-            throw usage_error{"accounts: create, add, update, delete or list, not " + verb};
-        if (pos.size() == 2) input = pos[1];
-        if (verb != "list" && !input)
-            throw usage_error{"accounts " + verb + ": the accounts are needed (JSON, @FILE or -)"};
-    } else if (command == "connected-ids") {
-        if (!take_options({}, {}, no_options).empty())
-            throw usage_error{"connected-ids takes no arguments"};
+        if (!given("VERB")) throw usage_error{line.help->usage_line(&sub)};
+        if (given("INPUT")) input = cl.input;
+        if (cl.verb != "list" && !input)
+            throw usage_error{"accounts " + cl.verb +
+                              ": the accounts are needed (JSON, @FILE or -)"};
     } else if (command == "sweep") {
-        std::optional<std::string_view> params;
-        auto pos =
-            take_options({"--params", "--out", "--business-type", "--client-type", "--ids-file"},
-                         {"--per-organization", "--no-retry-failed"},
-                         [&](std::string_view o, std::string_view v) {
-                             if (o == "--params")
-                                 params = v;
-                             else if (o == "--out")
-                                 sw.out = v;
-                             else if (o == "--business-type")
-                                 sw.business_type = v;
-                             else if (o == "--client-type")
-                                 sw.client_type = v;
-                             else if (o == "--ids-file")
-                                 sw.ids_file = v;
-                             else if (o == "--no-retry-failed")
-                                 sw.retry_failed = false;
-                             else
-                                 sw.per_organization = true;
-                         });
-        if (pos.size() != 1)
-            throw usage_error{
-                "usage: codef sweep PATH [--params JSON] [--per-organization] --out FILE|-"};
-        sw.path = pos[0];
+        if (!given("PATH")) throw usage_error{line.help->usage_line(&sub)};
         if (sw.out.empty()) throw usage_error{"sweep: --out FILE (or - for stdout) is needed"};
-        if ((!sw.business_type.empty() || !sw.client_type.empty()) && !sw.per_organization)
-            throw usage_error{
-                "sweep: --business-type and --client-type go with --per-organization"};
-        sw.params = read_object(params, "--params");
-        if (!sw.ids_file.empty() && access(sw.ids_file.c_str(), R_OK) != 0)
-            throw usage_error{sw.ids_file + ": cannot be read"};
-    } else {
-        throw usage_error{"unknown command " + std::string(command) + " (see --help)"};
+        sw.retry_failed = !cl.no_retry_failed;
+        sw.params = read_object(given("--params") ? std::optional<std::string_view>(cl.params)
+                                                  : std::nullopt,
+                                "--params");
     }
-    if (show_token && command != "token")
-        throw usage_error{"--show-token goes with the token command"};
     json::value parsed =
         command == "call" || command == "accounts" ? read_json(input, "input") : json::value();
     if (command == "call" && !parsed.is_object())
         throw usage_error{"the parameters must be a JSON object"};
-    if (timeout) g.cfg.call_timeout = *timeout;
+    if (!cl.timeout.empty()) g.cfg.call_timeout = std::chrono::seconds(positive(cl.timeout));
     g.cfg.max_connections = std::max<std::size_t>(g.concurrency, 1);
     if (auto v = codef::validate(g.cfg); !v) throw usage_error{v.diag().detail};
 
@@ -810,10 +1152,10 @@ int run(int argc, char** argv) {
     int status = exit_ok;
     std::optional<usage_error> late_usage;
     auto body = [&]() -> asio::awaitable<int> {
-        if (command == "token") co_return co_await token(*c, show_token);
-        if (command == "call") co_return co_await call(*c, path, std::move(parsed.get_object()));
+        if (command == "token") co_return co_await token(*c, cl.show_token);
+        if (command == "call") co_return co_await call(*c, cl.path, std::move(parsed.get_object()));
         if (command == "accounts")
-            co_return co_await accounts(*c, verb, connected_id, std::move(parsed));
+            co_return co_await accounts(*c, cl.verb, cl.connected_id, std::move(parsed));
         if (command == "connected-ids") co_return co_await connected_ids(*c);
         co_return co_await sweep(*c, g, std::move(sw), on_interrupt);
     };
@@ -842,7 +1184,8 @@ int main(int argc, char** argv) {
     try {
         return run(argc, argv);
     } catch (const usage_error& e) {
-        std::cerr << "codef: " << e.what << "\n";
+        // A secret typed in the wrong place (as a command, a verb) is not repeated.
+        std::cerr << "codef: " << redacted(e.what, secret_values(argc, argv)) << "\n";
         return exit_usage;
     } catch (const std::exception& e) {
         std::cerr << "codef: " << e.what() << "\n";

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -121,7 +122,56 @@ int lines(const std::string& text) {
     return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
 
+// The tool runs without the caller's CODEF_ variables and profile: only what a test gives it.
+struct isolated_environment {
+    isolated_environment() {
+        for (const char* v :
+             {"CODEF_ENV", "CODEF_API_URL", "CODEF_OAUTH_URL", "CODEF_CA_FILE", "CODEF_CLIENT_ID",
+              "CODEF_CLIENT_SECRET", "CODEF_PUBLIC_KEY", "CODEF_PROFILE", "XDG_CONFIG_HOME"})
+            ::unsetenv(v);
+        ::setenv("HOME", "/nonexistent/codef-cli-test-home", 1);
+    }
+};
+
+// The names a help section lists: each line indented by two spaces, up to its first two
+// spaces; option lines split at ", " ("--pretty, --compact"), each name its first word.
+std::set<std::string> names_in(const std::string& help, const std::string& section) {
+    std::set<std::string> names;
+    std::istringstream in(help);
+    bool inside = false;
+    for (std::string line; std::getline(in, line);) {
+        if (!inside) {
+            inside = line == section + ":";
+            continue;
+        }
+        if (line.empty() || line[0] != ' ') break;
+        if (line.size() < 3 || line[1] != ' ' || line[2] == ' ') continue; // a continuation
+        const std::string head = line.substr(2, line.find("  ", 2) - 2);
+        std::istringstream parts(head);
+        for (std::string part; std::getline(parts, part, ',');) {
+            part.erase(0, part.find_first_not_of(' '));
+            names.insert(part.substr(0, part.find(' ')));
+        }
+    }
+    return names;
+}
+
+// The words of a completion script's `NAME) opts='...'` line ('' for before the command).
+std::set<std::string> completion_opts(const std::string& script, const std::string& name) {
+    const std::string head = "        " + name + ") opts='";
+    const auto at = script.find(head);
+    if (at == std::string::npos) return {};
+    const auto from = at + head.size();
+    std::istringstream words(script.substr(from, script.find('\'', from) - from));
+    std::set<std::string> out;
+    for (std::string w; words >> w;)
+        out.insert(w);
+    return out;
+}
+
 } // namespace
+
+BOOST_TEST_GLOBAL_FIXTURE(isolated_environment);
 
 BOOST_AUTO_TEST_SUITE(command_line)
 
@@ -316,6 +366,14 @@ BOOST_FIXTURE_TEST_CASE(each_command_has_its_own_help, fixture) {
     auto global = codef::test::run_process({CODEF_CLI_PATH, "--help", "sweep"}, dir.path());
     BOOST_TEST(global.out.starts_with("usage: codef [global options] <command>"));
     BOOST_TEST(global.out.find("codef COMMAND --help") != std::string::npos);
+    // git's habit points the way instead of showing a command's usage.
+    for (const auto& words :
+         {std::vector<std::string>{"help"}, std::vector<std::string>{"help", "call"}}) {
+        auto r = run(words);
+        BOOST_TEST(r.status == 2);
+        BOOST_TEST(r.err ==
+                   "codef: there is no help command: codef --help, or codef COMMAND --help\n");
+    }
 }
 
 BOOST_FIXTURE_TEST_CASE(version_prints_the_library_version, fixture) {
@@ -326,6 +384,306 @@ BOOST_FIXTURE_TEST_CASE(version_prints_the_library_version, fixture) {
     BOOST_TEST(std::string(CODEF_VERSION_STRING) == std::to_string(CODEF_VERSION_MAJOR) + "." +
                                                         std::to_string(CODEF_VERSION_MINOR) + "." +
                                                         std::to_string(CODEF_VERSION_PATCH));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_option_takes_its_value_after_a_space_or_an_equals_sign_alike, fixture) {
+    const std::string listing = "/v1/account/connectedId-list";
+    auto spaced = codef::test::run_process({CODEF_CLI_PATH, "--api-url", emu.api_url(),
+                                            "--oauth-url", emu.oauth_url(), "--ca-file", ca,
+                                            "--timeout", "30", "--concurrency", "2", "--env",
+                                            "sandbox", "call", listing, R"({"pageNo":"1"})"},
+                                           dir.path());
+    auto equals = codef::test::run_process({CODEF_CLI_PATH, "--api-url=" + emu.api_url(),
+                                            "--oauth-url=" + emu.oauth_url(), "--ca-file=" + ca,
+                                            "--timeout=30", "--concurrency=2", "--env=sandbox",
+                                            "call", listing, R"({"pageNo":"1"})"},
+                                           dir.path());
+    BOOST_TEST_REQUIRE(spaced.status == 0, spaced.err);
+    BOOST_TEST_REQUIRE(equals.status == 0, equals.err);
+    const auto page = json::parse(spaced.out).at("data").at("connectedIdList");
+    BOOST_TEST(page.as_array().size() == 50u);
+    BOOST_TEST(json::parse(equals.out).at("data").at("connectedIdList") == page);
+    // A command's own option, both ways.
+    const std::string cid(page.as_array().at(0).as_string());
+    auto listed = run({"accounts", "list", "--connected-id", cid});
+    auto listed_eq = run({"accounts", "list", "--connected-id=" + cid});
+    BOOST_TEST_REQUIRE(listed.status == 0, listed.err);
+    BOOST_TEST(listed_eq.status == 0, listed_eq.err);
+    const auto accounts = json::parse(listed.out).at("data").at("accountList");
+    BOOST_TEST(accounts.as_array().size() > 0u);
+    BOOST_TEST(json::parse(listed_eq.out).at("data").at("accountList") == accounts);
+    // A bad value is the same error either way.
+    for (const std::string option : {"--timeout", "--concurrency", "--env"}) {
+        auto a = run({option, "0", "token"});
+        auto b = run({option + "=0", "token"});
+        BOOST_TEST_CONTEXT(option) {
+            BOOST_TEST(a.status == 2);
+            BOOST_TEST(a.err.starts_with("codef: " + option + ": "), a.err);
+            BOOST_TEST(b.err == a.err);
+        }
+    }
+    // "--name=" is an empty value, never the next argument.
+    auto empty = run({"sweep", "--out=", "/v1/x"});
+    BOOST_TEST(empty.status == 2);
+    BOOST_TEST(empty.err == "codef: sweep: --out FILE (or - for stdout) is needed\n");
+    // Global options also go after the command.
+    auto after = run({"call", listing, R"({"pageNo":"1"})", "--pretty", "--timeout", "30"});
+    BOOST_TEST(after.status == 0, after.err);
+    BOOST_TEST(after.out.starts_with("{\n  \"result\": {\n"));
+    BOOST_TEST(emu.stats().api_requests == 5u);
+}
+
+BOOST_FIXTURE_TEST_CASE(each_global_environment_variable_takes_effect, fixture) {
+    const std::string listing = "/v1/account/connectedId-list";
+    const std::string closed = "https://127.0.0.1:1";
+    const std::vector<std::string> all{"CODEF_API_URL=" + emu.api_url(),
+                                       "CODEF_OAUTH_URL=" + emu.oauth_url(), "CODEF_CA_FILE=" + ca};
+    auto with = [&](std::vector<std::string> vars, std::vector<std::string> args) {
+        std::vector<std::string> argv{CODEF_CLI_PATH, "--timeout", "5"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return codef::test::run_process(argv, dir.path(), {}, vars);
+    };
+    auto replace = [&](const std::string& var) {
+        std::vector<std::string> v;
+        for (const auto& x : all)
+            if (!x.starts_with(var.substr(0, var.find('=') + 1))) v.push_back(x);
+        v.push_back(var);
+        return v;
+    };
+    auto ok = with(all, {"call", listing, "{}"});
+    BOOST_TEST(ok.status == 0, ok.err);
+    BOOST_TEST(emu.stats().token_requests == 1u);
+    BOOST_TEST(emu.stats().api_requests == 1u);
+    // Each one changes where the call goes or what is trusted.
+    auto api = with(replace("CODEF_API_URL=" + closed), {"call", listing, "{}"});
+    BOOST_TEST(api.status == 4);
+    BOOST_TEST(api.err.find("127.0.0.1:1") != std::string::npos, api.err);
+    BOOST_TEST(emu.stats().api_requests == 1u);
+    BOOST_TEST(emu.stats().token_requests == 2u); // its token came from the emulator
+    auto oauth = with(replace("CODEF_OAUTH_URL=" + closed + "/oauth/token"), {"token"});
+    BOOST_TEST(oauth.status == 4);
+    BOOST_TEST(emu.stats().token_requests == 2u);
+    emulator other;
+    std::ofstream(dir.path() + "/other.pem") << other.ca_pem();
+    auto trust = with(replace("CODEF_CA_FILE=" + dir.path() + "/other.pem"), {"token"});
+    BOOST_TEST(trust.status == 4); // the emulator's certificate is not trusted
+    auto production = with(replace("CODEF_ENV=production"), {"token"});
+    BOOST_TEST(production.status == 2); // production needs credentials
+    BOOST_TEST(production.err.find("client_id") != std::string::npos, production.err);
+    auto bogus = with(replace("CODEF_ENV=bogus"), {"token"});
+    BOOST_TEST(bogus.status == 2);
+    BOOST_TEST(bogus.err == "codef: CODEF_ENV: sandbox, development or production\n");
+    auto overridden = with(replace("CODEF_ENV=bogus"), {"--env", "sandbox", "token"});
+    BOOST_TEST(overridden.status == 0, overridden.err); // not read when the argument is given
+    // The public key from the environment encrypts an account's password.
+    const std::string input =
+        R"({"accountList":[{"businessType":"BK","organization":"0004","id":"u1","password":"pw-env"}]})";
+    auto created =
+        with(replace("CODEF_PUBLIC_KEY=" + emu.public_key()), {"accounts", "create", input});
+    BOOST_TEST_REQUIRE(created.status == 0, created.err);
+    const std::string cid(json::parse(created.out).at("data").at("connectedId").as_string());
+    BOOST_TEST(emu.password_matches(cid, "0004", "pw-env"));
+}
+
+BOOST_FIXTURE_TEST_CASE(the_profile_gives_way_to_the_environment_and_that_to_the_command_line,
+                        fixture) {
+    const std::string closed = "https://127.0.0.1:1/oauth/token";
+    auto profile = [&](const std::string& name, const std::string& oauth) {
+        const std::string path = dir.path() + "/" + name;
+        std::ofstream(path) << "# a codef profile\n"
+                            << "api-url = \"" << emu.api_url() << "\"\n"
+                            << "oauth-url = \"" << oauth << "\"\n"
+                            << "ca_file = " << ca << "\n"
+                            << "timeout = 5\n"
+                            << "pretty = true\n";
+        return path;
+    };
+    const std::string closed_oauth = profile("closed.toml", closed);
+    const std::string emu_oauth = profile("emulator.toml", emu.oauth_url());
+    auto call = [&](std::vector<std::string> args, std::vector<std::string> vars = {}) {
+        args.insert(args.begin(), CODEF_CLI_PATH);
+        for (const std::string a : {"call", "/v1/account/connectedId-list", R"({"pageNo":"1"})"})
+            args.push_back(a);
+        return codef::test::run_process(args, dir.path(), {}, vars);
+    };
+    // The profile alone: its settings are used, its closed token endpoint too.
+    auto alone = call({"--profile", emu_oauth});
+    BOOST_TEST(alone.status == 0, alone.err);
+    BOOST_TEST(alone.out.starts_with("{\n  \"result\""), alone.out.substr(0, 40));
+    auto closed_alone = call({"--profile=" + closed_oauth});
+    BOOST_TEST(closed_alone.status == 4);
+    BOOST_TEST(emu.stats().token_requests == 1u);
+    // The environment over the profile, both ways; the profile's other settings stay.
+    auto env_open = call({"--profile", closed_oauth}, {"CODEF_OAUTH_URL=" + emu.oauth_url()});
+    BOOST_TEST(env_open.status == 0, env_open.err);
+    BOOST_TEST(env_open.out.starts_with("{\n"));
+    auto env_closed = call({"--profile", emu_oauth}, {"CODEF_OAUTH_URL=" + closed});
+    BOOST_TEST(env_closed.status == 4);
+    // The command line over the environment.
+    auto flag = call({"--profile", closed_oauth, "--oauth-url", emu.oauth_url()},
+                     {"CODEF_OAUTH_URL=" + closed});
+    BOOST_TEST(flag.status == 0, flag.err);
+    auto compact = call({"--profile", emu_oauth, "--compact"});
+    BOOST_TEST(compact.status == 0);
+    BOOST_TEST(lines(compact.out) == 1);
+    // CODEF_PROFILE, else $XDG_CONFIG_HOME/codef/config, is read without --profile.
+    auto by_variable = call({}, {"CODEF_PROFILE=" + emu_oauth});
+    BOOST_TEST(by_variable.status == 0, by_variable.err);
+    BOOST_TEST(by_variable.out.starts_with("{\n"));
+    std::filesystem::create_directories(dir.path() + "/xdg/codef");
+    std::filesystem::copy_file(emu_oauth, dir.path() + "/xdg/codef/config");
+    auto by_default = call({}, {"XDG_CONFIG_HOME=" + dir.path() + "/xdg"});
+    BOOST_TEST(by_default.status == 0, by_default.err);
+    BOOST_TEST(by_default.out.starts_with("{\n"));
+    auto overridden = call({"--profile", closed_oauth}, {"XDG_CONFIG_HOME=" + dir.path() + "/xdg"});
+    BOOST_TEST(overridden.status == 4); // --profile instead of the default one
+    BOOST_TEST(emu.stats().token_requests == 6u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_profile_with_a_secret_or_a_missing_profile_is_a_usage_error, fixture) {
+    const std::string with_secret = dir.path() + "/secret.toml";
+    std::ofstream(with_secret) << "api-url = \"" << emu.api_url() << "\"\n"
+                               << "client-secret = s3cr3t-in-profile\n";
+    const std::vector<codef::test::process_result> refused{
+        codef::test::run_process({CODEF_CLI_PATH, "--profile", with_secret, "token"}, dir.path()),
+        codef::test::run_process({CODEF_CLI_PATH, "token"}, dir.path(), {},
+                                 {"CODEF_PROFILE=" + with_secret})};
+    for (const auto& r : refused) {
+        BOOST_TEST(r.status == 2);
+        BOOST_TEST(r.err == "codef: " + with_secret +
+                                ": client-secret: a secret is never read from a profile (give "
+                                "it in the environment)\n");
+        BOOST_TEST(r.out.empty());
+    }
+    const std::string with_password = dir.path() + "/password.toml";
+    std::ofstream(with_password) << "PASSWORD = \"pw-in-profile\"\n";
+    auto password = run({"--profile", with_password, "token"});
+    BOOST_TEST(password.status == 2);
+    BOOST_TEST(password.err.find("PASSWORD: a secret") != std::string::npos, password.err);
+    BOOST_TEST(password.err.find("pw-in-profile") == std::string::npos);
+    // Help still works with a broken profile.
+    auto help =
+        codef::test::run_process({CODEF_CLI_PATH, "--profile", with_secret, "--help"}, dir.path());
+    BOOST_TEST(help.status == 0);
+    BOOST_TEST(help.out.starts_with("usage: codef"));
+    // A profile named and missing is refused; the default one missing is no error.
+    const std::string missing = dir.path() + "/missing.toml";
+    auto named = run({"--profile", missing, "token"});
+    BOOST_TEST(named.status == 2);
+    BOOST_TEST(named.err == "codef: --profile: " + missing + ": cannot be read\n");
+    auto by_variable =
+        codef::test::run_process(cli({"token"}), dir.path(), {}, {"CODEF_PROFILE=" + missing});
+    BOOST_TEST(by_variable.status == 2);
+    BOOST_TEST(by_variable.err == "codef: CODEF_PROFILE: " + missing + ": cannot be read\n");
+    auto no_default = codef::test::run_process(cli({"token"}), dir.path(), {},
+                                               {"XDG_CONFIG_HOME=" + dir.path() + "/none"});
+    BOOST_TEST(no_default.status == 0, no_default.err);
+    BOOST_TEST(emu.stats().token_requests == 1u);
+    BOOST_TEST(emu.stats().api_requests == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(parse_errors_never_repeat_a_secret, fixture) {
+    const std::string secret = "s3cr3t-value";
+    const std::vector<std::vector<std::string>> cases{
+        {"--client-secrt", secret, "token"},
+        {"--client-secrt=" + secret, "token"},
+        {"token", "--client-secret", secret, "extra"},
+        {"--client-secret", secret},
+        {"--client-secret=" + secret, "--quiet=" + secret, "token"},
+        {"--client-secret", secret, "call"},
+        {"--client-id", "x", "--client-secret", secret, "frobnicate"},
+        {"--client-secret", secret, "accounts", secret},
+        {"--client-secret", secret, secret, "token"},
+    };
+    for (const auto& args : cases) {
+        for (bool from_env : {false, true}) {
+            std::vector<std::string> vars;
+            if (from_env) vars.push_back("CODEF_CLIENT_SECRET=" + secret);
+            auto r = codef::test::run_process(cli(args), dir.path(), {}, vars);
+            BOOST_TEST_INFO("args: " << args[0] << " " << args[1] << (from_env ? " (env)" : ""));
+            BOOST_TEST(r.status == 2);
+            BOOST_TEST(lines(r.err) == 1);
+            BOOST_TEST(r.err.starts_with("codef: "));
+            BOOST_TEST(r.err.find(secret) == std::string::npos, r.err);
+        }
+    }
+    BOOST_TEST(emu.stats().token_requests == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_completion_knows_every_command_and_option_the_help_shows, fixture) {
+    auto help = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), CODEF_CLI_PATH);
+        auto r = codef::test::run_process(args, dir.path());
+        BOOST_TEST_REQUIRE(r.status == 0);
+        return r.out;
+    };
+    const std::string global_help = help({"--help"});
+    const auto commands = names_in(global_help, "commands");
+    const auto global = names_in(global_help, "global options");
+    BOOST_TEST(commands.size() >= 7u);
+    BOOST_TEST(global.count("--profile") == 1u);
+    BOOST_TEST(global.count("--compact") == 1u);
+    auto completion = codef::test::run_process({CODEF_CLI_PATH, "completion", "bash"}, dir.path());
+    BOOST_TEST_REQUIRE(completion.status == 0);
+    const std::string& script = completion.out;
+    // The commands: the same in both.
+    const std::string list = "if [[ -z $command ]]; then\n        COMPREPLY=($(compgen -W '";
+    const auto at = script.find(list);
+    BOOST_TEST_REQUIRE(at != std::string::npos);
+    std::istringstream words(
+        script.substr(at + list.size(), script.find('\'', at + list.size()) - at - list.size()));
+    std::set<std::string> completed;
+    for (std::string w; words >> w;)
+        completed.insert(w);
+    BOOST_TEST((completed == commands));
+    // The options before the command are the global ones; after it, the command's own (its
+    // help) and the global ones; the emulator's are its own help's.
+    BOOST_TEST((completion_opts(script, "''") == global));
+    for (const auto& command : commands) {
+        BOOST_TEST_CONTEXT(command) {
+            std::set<std::string> expected;
+            if (command == "emulator") {
+                std::istringstream in(help({"emulator", "--help"}));
+                for (std::string line; std::getline(in, line);) {
+                    if (!line.starts_with("  --")) continue;
+                    std::istringstream ws(line.substr(0, line.find("  ", 2)));
+                    for (std::string w; ws >> w;)
+                        if (w.starts_with("--")) expected.insert(w);
+                }
+                BOOST_TEST(expected.count("--seed-ids") == 1u);
+            } else {
+                expected = names_in(help({command, "--help"}), "options");
+                BOOST_TEST(expected.count("--help") == 1u);
+                expected.insert(global.begin(), global.end());
+            }
+            const auto got = completion_opts(script, command);
+            for (const auto& option : expected)
+                BOOST_TEST(got.count(option) == 1u, option << " is not completed");
+        }
+    }
+    // And it completes in bash: commands, options, option values, after --name=.
+    const std::string file = dir.path() + "/codef.bash";
+    std::ofstream(file) << script;
+    auto complete = [&](const std::string& words) {
+        auto r = codef::test::run_process(
+            {"/bin/bash", "-c",
+             "source \"$1\"; COMP_WORDS=(" + words +
+                 "); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); _codef; echo \"${COMPREPLY[*]}\"",
+             "bash", file},
+            dir.path());
+        BOOST_TEST(r.err.empty(), r.err);
+        return r.out;
+    };
+    BOOST_TEST(complete("codef sw") == "sweep\n");
+    BOOST_TEST(complete("codef --ca-file ca.pem --quiet tok") == "token\n");
+    BOOST_TEST(complete("codef --env ''") == "sandbox development production\n");
+    BOOST_TEST(complete("codef --env = dev") == "development\n"); // bash splits --env=dev
+    BOOST_TEST(complete("codef sweep /v1/x --no-r") == "--no-retry-failed\n");
+    BOOST_TEST(complete("codef accounts ''") == "create add update delete list\n");
+    BOOST_TEST(complete("codef emulator --seed") == "--seed-ids\n");
+    std::istringstream files(complete("codef --profile " + dir.path() + "/c"));
+    BOOST_TEST((std::set<std::string>(std::istream_iterator<std::string>(files), {}) ==
+                std::set<std::string>{ca, file}));
 }
 
 BOOST_AUTO_TEST_CASE(a_sweep_to_stdout_writes_the_same_lines_there) {
