@@ -28,7 +28,7 @@ for block in "$work"/*.block; do
             printf '%s\n' '#include <codef/accounts.hpp>' '#include <codef/client.hpp>' \
                 '#include <codef/emulator.hpp>' '#include <codef/products.hpp>' \
                 '#include <codef/sweep.hpp>' '#include <codef/two_way.hpp>' \
-                '#include <boost/asio.hpp>' '#include <string>' \
+                '#include <boost/asio.hpp>' '#include <boost/json.hpp>' '#include <string>' \
                 'codef::two_way_answer ask_the_user(const codef::two_way_challenge&);' \
                 'boost::asio::awaitable<void> snippet(codef::client& client,' \
                 '    boost::asio::io_context& ioc, std::string path, boost::json::object params) {' \

@@ -37,6 +37,8 @@ bool is_account_change(std::string_view path) {
            path == "/v1/account/update" || path == "/v1/account/delete";
 }
 
+} // namespace
+
 // The path goes on the request line as it is: it must be a plain absolute path.
 result<std::monostate> check_path(std::string_view path) {
     if (path.empty() || path.front() != '/')
@@ -49,6 +51,8 @@ result<std::monostate> check_path(std::string_view path) {
     }
     return std::monostate{};
 }
+
+namespace {
 
 // The strings of params that hold passwords (ciphertexts, or whatever the caller put there), at
 // any depth: a server may echo them.

@@ -9,6 +9,7 @@
 #include <codef/products.hpp>
 #include <codef/response.hpp>
 #include <codef/token_store.hpp>
+#include <codef/multiple.hpp>
 #include <codef/two_way.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -152,6 +153,24 @@ public:
     /// is2Way: true and twoWayInfo with its four keys.
     boost::asio::awaitable<result<product_outcome>>
     continue_two_way(std::string path, boost::json::object params, call_options opts = {});
+    /// Multiple requests (다건요청): one call of path for each element of params, for one end
+    /// user, sharing one two-way authentication. Each carries the same `id`
+    /// (multiple_options::id); each is sent multiple_options::stagger after the one before (the
+    /// token is fetched first, so that the gap is the server's). Completes when a request is
+    /// challenged (answer it with continue_two_way: the others are answered once it is done) or
+    /// when every request has ended.
+    /// @return The requests, or client_errc::invalid_argument (params empty, a plain call's
+    ///         guard, an `id` in params other than the shared one, a bad stagger; the message
+    ///         names the element and the key), or the token's failure. Nothing is sent on error.
+    boost::asio::awaitable<result<multiple_call>>
+    multiple_products(std::string path, std::vector<boost::json::object> params,
+                      multiple_options opts = {});
+    /// Answers the challenge of multiple requests: sends the follow-up of the challenged request,
+    /// then waits until another challenge is pending or every request has ended. A follow-up that
+    /// fails (it is never sent twice) is that request's result.
+    /// @return The requests, or client_errc::invalid_argument when call has no challenge.
+    boost::asio::awaitable<result<multiple_call>>
+    continue_two_way(multiple_call call, two_way_answer answer, call_options opts = {});
     /// The accounts of a connectedId at a bank (/v1/kr/bank/{p|b}/account/account-list).
     boost::asio::awaitable<result<bank_account_list>> bank_accounts(bank_account_query q,
                                                                     call_options opts = {});

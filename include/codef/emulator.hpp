@@ -69,6 +69,12 @@ struct emulator_options {
     unsigned two_way_max_tries = 3; ///< wrong answers before CF-12872
     /// How long a challenge may be answered; an older one has expired. Challenges tell it as
     /// twoWayInfo.twoWayTimeout, in seconds (rounded up).
+    ///
+    /// Multiple requests (다건요청): a two-way product call carrying an `id` parameter shares the
+    /// authentication of the other calls with that id. The first one gets the challenge; one that
+    /// comes while that challenge is pending waits for it (at most until it expires) and is then
+    /// answered with its data, or with the error the authentication ended in; one that comes
+    /// after it was answered, within this timeout, is answered at once.
     std::chrono::milliseconds two_way_timeout{160'000};
 };
 
@@ -92,6 +98,9 @@ struct emulator_stats {
     std::uint64_t oauth_tls_resumed = 0;          ///< OAuth listener: resumed TLS handshakes
     std::uint64_t connections_closed = 0;         ///< both listeners: connections that have ended
     std::uint64_t faults_injected = 0;            ///< faults carried out (emulator_faults)
+    /// Multiple requests (다건요청): two-way product calls that carried the id of another call's
+    /// pending two-way authentication and waited for it before being answered.
+    std::uint64_t two_way_waits = 0;
 };
 
 /// Faults, settable in-process and at POST /_emulator/faults (a JSON object with these names;

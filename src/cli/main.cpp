@@ -4,6 +4,8 @@
 #include "cli/output.hpp"
 #include "cli/profile.hpp"
 #include "cli/progress.hpp"
+#include "cli/terminal.hpp"
+#include "cli/two_way.hpp"
 #include "emulator/program.hpp"
 
 #include <codef/client.hpp>
@@ -32,6 +34,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -215,8 +218,14 @@ int print_reply(const codef::response& r) {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-asio::awaitable<int> token(codef::client& c, bool show) {
-    auto t = co_await c.try_token();
+// The token: the client's (issued when it has none), or with --new a new one whatever it holds.
+asio::awaitable<int> token(codef::client& c, bool show, bool fresh) {
+    // Not `fresh ? co_await ... : co_await ...`: GCC 12 destroys that result twice.
+    codef::result<codef::token_info> t;
+    if (fresh)
+        t = co_await c.refresh_token();
+    else
+        t = co_await c.try_token();
     if (!t) co_return fail(t.get_failure());
     const std::time_t expiry = std::chrono::system_clock::to_time_t(t->expires_at);
     char when[32];
@@ -228,15 +237,308 @@ asio::awaitable<int> token(codef::client& c, bool show) {
     co_return exit_ok;
 }
 
-asio::awaitable<int> call(codef::client& c, std::string path, json::object params) {
-    auto r = co_await c.try_product(path, std::move(params));
+// What `codef call` does: one call (or the challenge kept by an earlier one, --resume), its
+// two-way authentication answered with --answer or at the terminal, or kept (--challenge-out).
+struct call_args {
+    std::string path;
+    json::object params;
+    std::optional<codef::two_way_challenge> resumed; // --resume FILE
+    std::optional<std::string> answer;               // --answer VALUE
+    std::string challenge_out;                       // --challenge-out FILE
+    bool interactive = false;                        // ask at the terminal
+};
+
+// What is read from the terminal or stdin as a typed line or a plaintext, at most.
+constexpr std::size_t max_typed = 4096;
+constexpr const char* max_typed_text = "4 KiB";
+
+// Every captcha image written and not yet removed, so that an interrupted process removes them
+// too (from the signal thread: remove_captchas).
+std::mutex captchas_mutex;
+std::vector<std::string> captchas_written;
+
+void remove_captchas() {
+    std::lock_guard lock(captchas_mutex);
+    for (const auto& p : captchas_written)
+        ::unlink(p.c_str());
+    captchas_written.clear();
+}
+
+// The captcha images written for a challenge: removed once it has been answered.
+struct captcha_files {
+    std::vector<std::string> paths;
+    captcha_files() = default;
+    captcha_files(const captcha_files&) = delete;
+    captcha_files& operator=(const captcha_files&) = delete;
+    ~captcha_files() {
+        std::lock_guard lock(captchas_mutex);
+        for (const auto& p : paths) {
+            ::unlink(p.c_str());
+            std::erase(captchas_written, p);
+        }
+    }
+    void add(std::string path) {
+        std::lock_guard lock(captchas_mutex);
+        captchas_written.push_back(path);
+        paths.push_back(std::move(path));
+    }
+};
+
+// bytes in a new file (mode 0600) in $TMPDIR, else the current directory: its path, or empty
+// with why set.
+std::string new_image_file(const codef::cli::data_url& image, std::string& why) {
+    std::string dir = env("TMPDIR");
+    if (dir.empty()) dir = ".";
+    const std::string ext = codef::cli::extension_of(image.media_type);
+    std::string name = dir + "/codef-captcha-XXXXXX" + ext;
+    const int fd = ::mkstemps(name.data(), static_cast<int>(ext.size())); // mode 0600
+    if (fd < 0) {
+        why = name + ": " + std::strerror(errno);
+        return {};
+    }
+    std::size_t done = 0;
+    while (done < image.bytes.size()) {
+        const ssize_t n = ::write(fd, image.bytes.data() + done, image.bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            why = name + ": " + std::strerror(errno);
+            ::close(fd);
+            ::unlink(name.c_str());
+            return {};
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    return name;
+}
+
+// A challenge told on stderr: the method, CODEF's messages, and its extraInfo (an image, such as
+// the captcha of secureNo, written to a file whose path is told; never its base64).
+void describe(const codef::two_way_challenge& ch, std::string_view lead, captcha_files& files) {
+    using codef::cli::printable;
+    std::cerr << "codef: " << lead << ": " << printable(ch.method) << "\n";
+    std::string said = printable(ch.reply.message);
+    if (!ch.reply.extra_message.empty())
+        said += (said.empty() ? "" : " - ") + printable(ch.reply.extra_message);
+    if (!said.empty()) std::cerr << "  " << said << "\n";
+    auto show = [&](std::string_view key, const json::value& v) {
+        std::string text;
+        if (const auto* s = v.if_string()) {
+            if (auto image = codef::cli::data_url_of(*s)) {
+                std::string why;
+                const std::string path = new_image_file(*image, why);
+                if (path.empty()) {
+                    std::cerr << "  " << printable(key) << ": an image that cannot be written ("
+                              << why << ")\n";
+                } else {
+                    files.add(path);
+                    std::cerr << "  " << printable(key) << ": an image ("
+                              << printable(image->media_type) << "), in " << path << "\n";
+                }
+                return;
+            }
+            text = *s;
+        } else {
+            text = json::serialize(v);
+        }
+        if (text.empty()) return;
+        if (text.size() > 120)
+            std::cerr << "  " << printable(key) << ": (" << text.size()
+                      << " characters, not shown)\n";
+        else
+            std::cerr << "  " << printable(key) << ": " << printable(text) << "\n";
+    };
+    if (const auto* o = ch.extra_info.if_object()) {
+        for (const auto& [k, v] : *o)
+            show(k, v);
+    } else if (!ch.extra_info.is_null()) {
+        show("extraInfo", ch.extra_info);
+    }
+}
+
+// The challenge to_json() gives in path, mode 0600: written beside it and renamed over it, so
+// that a reader never sees half of it. Empty, or what went wrong.
+std::string write_challenge(const std::string& path, const codef::two_way_challenge& ch) {
+    const std::string text = json::serialize(ch.to_json()) + "\n";
+    std::string tmp = path + ".XXXXXX";
+    const int fd = ::mkstemp(tmp.data()); // mode 0600
+    if (fd < 0) return path + ": cannot be written: " + std::strerror(errno);
+    std::size_t done = 0;
+    bool ok = true;
+    while (ok && done < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        ok = n > 0;
+        if (ok) done += static_cast<std::size_t>(n);
+    }
+    const int err = errno;
+    if (::close(fd) != 0) ok = false;
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        const std::string why = std::strerror(ok ? errno : err);
+        ::unlink(tmp.c_str());
+        return path + ": cannot be written: " + why;
+    }
+    return {};
+}
+
+// The challenge kept in a file by --challenge-out; a usage error naming the file and the key.
+codef::two_way_challenge read_challenge(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        throw usage_error{"--resume: " + path + ": cannot be read: " + std::strerror(errno)};
+    struct closer {
+        int fd;
+        ~closer() { ::close(fd); }
+    } guard{fd};
+    const std::string text = read_bounded(fd, path);
+    boost::system::error_code ec;
+    const json::value v = json::parse(text, ec);
+    if (ec) throw usage_error{"--resume: " + path + ": not valid JSON (" + ec.message() + ")"};
+    auto ch = codef::two_way_challenge::from_json(v);
+    if (!ch) throw usage_error{"--resume: " + path + ": " + ch.diag().detail};
+    return std::move(*ch);
+}
+
+// The answers typed at the terminal, challenge after challenge, until a reply that is not one;
+// the end of the input gives the last challenge back.
+asio::awaitable<codef::result<codef::product_outcome>>
+answer_at_the_terminal(codef::client& c, codef::result<codef::product_outcome> r) {
+    std::string lead = "CODEF asks for two-way authentication";
+    while (r) {
+        auto* ch = std::get_if<codef::two_way_challenge>(&*r);
+        if (!ch) break;
+        captcha_files files;
+        describe(*ch, lead, files);
+        std::optional<codef::two_way_answer> answer;
+        while (!answer) {
+            std::cerr << codef::cli::prompt_for(ch->method) << std::flush;
+            auto line = codef::cli::read_line(STDIN_FILENO, max_typed);
+            if (line.eof || line.error) {
+                std::cerr << "\n";
+                co_return r; // the challenge, unanswered
+            }
+            if (line.too_long) {
+                std::cerr << "codef: longer than " << max_typed_text << "; again\n";
+                continue;
+            }
+            answer = codef::cli::answer_typed(ch->method, line.text);
+        }
+        lead = answer->refresh ? "a new captcha for two-way authentication"
+                               : "not accepted; CODEF asks again for two-way authentication";
+        codef::two_way_challenge challenge = std::move(*ch);
+        r = co_await c.continue_two_way(std::move(challenge), std::move(*answer));
+    }
+    co_return r;
+}
+
+asio::awaitable<int> call(codef::client& c, call_args a) {
+    codef::result<codef::product_outcome> r;
+    if (a.resumed) {
+        if (a.answer)
+            r = co_await c.continue_two_way(*a.resumed,
+                                            codef::cli::answer_given(a.resumed->method, *a.answer));
+        else
+            r = codef::product_outcome(std::move(*a.resumed));
+    } else {
+        r = co_await c.try_product(a.path, std::move(a.params));
+        if (r && a.answer)
+            if (auto* ch = std::get_if<codef::two_way_challenge>(&*r)) {
+                codef::two_way_challenge first = std::move(*ch);
+                auto answer = codef::cli::answer_given(first.method, *a.answer);
+                r = co_await c.continue_two_way(std::move(first), std::move(answer));
+            }
+    }
+    if (r && a.interactive) r = co_await answer_at_the_terminal(c, std::move(r));
     if (!r) co_return fail(r.get_failure());
-    if (auto* challenge = std::get_if<codef::two_way_challenge>(&*r)) {
-        std::cerr << "codef: the server asks for two-way authentication (" << challenge->method
-                  << "), which this command does not answer\n";
-        co_return print_reply(challenge->reply);
+    if (auto* ch = std::get_if<codef::two_way_challenge>(&*r)) {
+        const int status = print_reply(ch->reply);
+        const std::string asked =
+            (a.answer ? "the answer was not accepted: CODEF asks again for " : "CODEF asks for ") +
+            std::string("two-way authentication (") + codef::cli::printable(ch->method) + ")";
+        const std::string placeholder = codef::cli::answer_placeholder(ch->method);
+        if (!a.challenge_out.empty()) {
+            if (auto problem = write_challenge(a.challenge_out, *ch); !problem.empty()) {
+                std::cerr << "codef: " << problem << "\n";
+                co_return exit_usage;
+            }
+            std::cerr << "codef: " << asked << ", kept in " << a.challenge_out
+                      << ": answer it with codef call --resume " << a.challenge_out << " --answer "
+                      << placeholder << "\n";
+        } else if (!a.interactive) {
+            std::cerr << "codef: " << asked
+                      << ": rerun with --challenge-out FILE, then answer it with codef call "
+                         "--resume FILE --answer "
+                      << placeholder << " (or run it on a terminal)\n";
+        }
+        co_return status;
     }
     co_return print_reply(std::get<codef::response>(*r));
+}
+
+// The plaintext of `codef encrypt`: standard input, one trailing newline removed; at a terminal
+// one line, asked for on stderr with echo off. Held in buffers reserved up front (never moved
+// elsewhere by growing) and wiped by codef::secret.
+codef::secret read_plaintext() {
+    std::string text;
+    text.reserve(max_typed + 1); // on the heap: moved, never copied
+    if (::isatty(STDIN_FILENO) == 1) {
+        codef::cli::no_echo quiet(STDIN_FILENO);
+        std::cerr << "plaintext: " << std::flush;
+        auto line = codef::cli::read_line(STDIN_FILENO, max_typed);
+        codef::secret typed(std::move(line.text));
+        if (line.error)
+            throw usage_error{std::string("standard input: cannot be read: ") +
+                              std::strerror(line.error)};
+        if (line.too_long)
+            throw usage_error{std::string("encrypt: the plaintext is longer than ") +
+                              max_typed_text};
+        return typed;
+    }
+    char chunk[512];
+    struct wiper {
+        char* p;
+        std::size_t n;
+        ~wiper() { ::explicit_bzero(p, n); }
+    } wipe_chunk{chunk, sizeof chunk};
+    for (;;) {
+        const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            codef::secret drop(std::move(text));
+            throw usage_error{std::string("standard input: cannot be read: ") +
+                              std::strerror(errno)};
+        }
+        if (n == 0) break;
+        if (text.size() + static_cast<std::size_t>(n) > max_typed) {
+            codef::secret drop(std::move(text));
+            throw usage_error{std::string("encrypt: the plaintext is longer than ") +
+                              max_typed_text};
+        }
+        text.append(chunk, static_cast<std::size_t>(n));
+    }
+    codef::cli::drop_one_newline(text);
+    return codef::secret(std::move(text));
+}
+
+// codef encrypt: the plaintext's RSA ciphertext (base64) on stdout, as CODEF wants passwords.
+// Nothing is sent; the plaintext is never written anywhere.
+int encrypt(const std::string& key_text, const std::string& key_source) {
+    if (key_text.empty())
+        throw usage_error{"encrypt: no public key: give --public-key BASE64 (or CODEF_PUBLIC_KEY, "
+                          "or public-key in the profile)"};
+    auto key = codef::public_key::parse(key_text);
+    if (!key) throw usage_error{key_source + ": " + key.diag().detail};
+    const codef::secret plaintext = read_plaintext();
+    if (plaintext.empty()) throw usage_error{"encrypt: the plaintext is empty"};
+    const std::size_t room = static_cast<std::size_t>(key->bits() / 8 - 11); // PKCS#1 v1.5
+    if (plaintext.reveal().size() > room)
+        throw usage_error{"encrypt: the plaintext is " + std::to_string(plaintext.reveal().size()) +
+                          " bytes, more than the " + std::to_string(key->bits()) +
+                          "-bit key takes (" + std::to_string(room) + ")"};
+    auto ciphertext = key->encrypt(plaintext.reveal());
+    if (!ciphertext) throw usage_error{"encrypt: " + ciphertext.diag().detail};
+    std::cout << *ciphertext << std::endl;
+    return exit_ok;
 }
 
 std::string field(const json::object& o, std::string_view key, const std::string& at) {
@@ -264,18 +566,38 @@ codef::account_key key_of(const json::object& o, const std::string& at) {
     return k;
 }
 
+// A certificate file's field: "@path" is the file's bytes in base64 (codef::file_to_base64, at
+// most 1 MiB); anything else is the base64 itself. A file that cannot be read is a usage error
+// naming the field and the file.
+std::string certificate_file(const json::object& o, std::string_view key, const std::string& at) {
+    std::string v = field(o, key, at);
+    if (!v.starts_with("@")) return v;
+    const std::string name = at + std::string(key);
+    if (v.size() == 1) throw usage_error{name + ": @ without a file name"};
+    auto bytes = codef::file_to_base64(v.substr(1));
+    if (!bytes) {
+        std::string why = bytes.diag().detail;
+        constexpr std::string_view prefix = "certificate file ";
+        if (why.starts_with(prefix)) why.erase(0, prefix.size());
+        throw usage_error{name + ": " + why};
+    }
+    return std::move(*bytes);
+}
+
 codef::account account_of(const json::object& o, const std::string& at) {
     codef::account a;
     static_cast<codef::account_key&>(a) = key_of(o, at);
     a.id = field(o, "id", at);
     a.password = codef::password::plaintext(field(o, "password", at));
-    a.der_file = field(o, "derFile", at);
-    a.key_file = field(o, "keyFile", at);
+    a.der_file = certificate_file(o, "derFile", at);
+    a.key_file = certificate_file(o, "keyFile", at);
+    a.cert_type = field(o, "certType", at);
+    a.cert_file = certificate_file(o, "certFile", at);
     a.birthday = field(o, "birthday", at);
     for (const auto& [k, v] : o) {
         static const std::string_view known[] = {
-            "countryCode", "businessType", "clientType", "organization", "loginType",
-            "id",          "password",     "derFile",    "keyFile",      "birthday"};
+            "countryCode", "businessType", "clientType", "organization", "loginType", "id",
+            "password",    "derFile",      "keyFile",    "certType",     "certFile",  "birthday"};
         if (std::find(std::begin(known), std::end(known), std::string_view(k)) == std::end(known))
             a.extra[k] = v;
     }
@@ -596,8 +918,9 @@ struct command_line {
     std::string profile_default; // $CODEF_PROFILE, else the XDG place
     std::string env_name;
     std::string concurrency, timeout;
-    bool show_token = false;
+    bool show_token = false, new_token = false;
     std::string path, input, verb, connected_id, params, shell;
+    std::string answer, challenge_out, resume; // call
     sweep_args sweep;
     bool no_retry_failed = false;
 };
@@ -678,15 +1001,29 @@ std::string default_profile() {
     return {};
 }
 
+// Why a file cannot be made at path (its directory missing or not writable, or path a directory);
+// empty when it can.
+std::string not_writable(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return "a directory";
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? std::string(".")
+                            : slash == 0               ? "/"
+                                                       : path.substr(0, slash);
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) return dir + ": " + std::strerror(errno);
+    return {};
+}
+
 bool regular_readable(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), R_OK) == 0;
 }
 
 constexpr const char* main_description =
-    R"(Calls the Korean CODEF financial API: a token, one call, an end user's accounts, every
-connectedId, and resumable sweeps over them; runs a CODEF emulator. Global options go before or
-after the command. An option's value is the next argument or follows '=' (--timeout=30).)";
+    R"(Calls the Korean CODEF financial API: a token, one call (its two-way authentication answered),
+an end user's accounts, every connectedId, and resumable sweeps over them; encrypts passwords;
+runs a CODEF emulator. Global options go before or after the command. An option's value is the
+next argument or follows '=' (--timeout=30).)";
 
 constexpr const char* exit_statuses = R"(exit status:
   0    success
@@ -703,6 +1040,7 @@ examples:
   $ codef emulator --port 8443 --ca-out ca.pem &
   $ export CODEF_API_URL=https://127.0.0.1:8443 CODEF_OAUTH_URL=https://127.0.0.1:8443/oauth/token
   $ codef --ca-file ca.pem call /v1/account/connectedId-list '{}'
+  $ CODEF_PUBLIC_KEY=MIIBIjANBgkqh... codef encrypt < password.txt
   $ CODEF_CLIENT_ID=... CODEF_CLIENT_SECRET=... codef --env production connected-ids
   $ codef sweep /v1/kr/bank/p/account/account-list --per-organization --out accounts.ndjson
   $ source <(codef completion bash)
@@ -859,26 +1197,72 @@ cli::cli(globals& g, command_line& cl) {
 
     // The commands. Each one's help: usage first, what it does, its options, an example.
     CLI::App* token = command(
-        "token", {"token [--show-token]"},
-        "issue a token, print its expiry (the token itself only with --show-token)",
-        "Issues an access token and prints its expiry; the token itself only with --show-token.",
+        "token", {"token [--new] [--show-token]"},
+        "issue a token, print its expiry (the token itself only with --show-token);\n"
+        "--new: a new one, after the client's permissions changed",
+        R"(Issues an access token and prints its expiry; the token itself only with --show-token. With
+--new a new token is asked for whatever the client holds: a token keeps the authorities it was
+issued with, so after the client's permissions changed on the CODEF dashboard a new one is
+needed (the official libraries' requestNewToken).)",
         std::string(
             "example:\n"
             "  $ CODEF_CLIENT_ID=... CODEF_CLIENT_SECRET=... codef --env development token\n") +
             see_global);
+    token->add_flag("--new", cl.new_token, "a new token, whatever the client holds");
     token->add_flag("--show-token", cl.show_token, "print the token too");
 
+    command("encrypt", {"encrypt"},
+            "RSA-encrypt a password read from stdin (asked for, unechoed, on a\n"
+            "terminal): its base64 ciphertext, as CODEF wants passwords",
+            R"(Reads a password, or any other plaintext CODEF wants encrypted (accountPassword, a
+certificate's password), from standard input, one trailing newline removed, at most 4 KiB; on a
+terminal it asks for one line on stderr with echo off. Prints its RSA ciphertext (PKCS#1 v1.5,
+base64) made with --public-key (or CODEF_PUBLIC_KEY, or public-key in the profile), as CODEF
+wants passwords. Nothing is sent, and the plaintext is never printed. Exit 2 without a key or
+with an empty plaintext.)",
+            std::string("examples:\n"
+                        "  $ codef encrypt                      # asks, without echo\n"
+                        "  $ codef encrypt < password.txt\n") +
+                see_global);
+
     CLI::App* call = command(
-        "call", {"call PATH [JSON | @FILE | -]"}, "one call; the decoded reply JSON on stdout",
+        "call",
+        {"call PATH [JSON | @FILE | -] [--answer CODE]", "[--challenge-out FILE]",
+         "or: call --resume FILE [--answer CODE] [--challenge-out FILE]"},
+        "one call; the decoded reply JSON on stdout; two-way authentication\n"
+        "answered with --answer, at the terminal, or later with --resume",
         R"(One call of PATH with the JSON object given (an argument, a file after @, or - for stdin; {}
 when none); the decoded reply JSON on stdout. Exit 1 when CODEF answers with a code other than
-CF-00000 (the reply is still printed).)",
-        std::string("example:\n  $ codef call /v1/kr/bank/p/account/account-list "
-                    "'{\"connectedId\":\"...\",\"organization\":\"0004\"}'\n") +
+CF-00000 (the reply is still printed).
+When CODEF asks for two-way authentication (CF-03002): with --answer CODE the follow-up is sent
+with that code (simpleAuth: --answer 1, once confirmed in the app); a reply that asks again (a
+wrong code) is printed and the exit status is 1. Without --answer, on a terminal (stdin and
+stderr), the method, CODEF's message and extraInfo are shown (a captcha image is written to a
+new file, mode 0600, in $TMPDIR or else the current directory, its path shown, removed once
+answered) and the code is asked for, again until CODEF answers otherwise; the end of the input
+exits 1 with the challenge printed. Otherwise the challenge is printed (exit 1); --challenge-out
+FILE keeps it (mode 0600), and codef call --resume FILE --answer CODE answers it later, from
+another process (a web backend's second request).)",
+        std::string("examples:\n  $ codef call /v1/kr/bank/p/account/account-list "
+                    "'{\"connectedId\":\"...\",\"organization\":\"0004\"}'\n"
+                    "  $ codef call /v1/kr/insurance/0001/credit4u/contract-info @p.json "
+                    "--challenge-out c.json\n"
+                    "  $ codef call --resume c.json --answer 123456\n") +
             see_global);
     call->add_option("PATH", cl.path, "the product's path, /v1/...")->type_name("");
     call->add_option("INPUT", cl.input, "the parameters: JSON, @FILE or - (stdin); default {}")
         ->type_name("JSON|@FILE|-");
+    call->add_option("--answer", cl.answer,
+                     "the two-way authentication code (secureNo, smsAuthNo, emailAuthNo);\n"
+                     "1 for simpleAuth, once confirmed in the app")
+        ->type_name("CODE");
+    call->add_option("--challenge-out", cl.challenge_out,
+                     "a two-way challenge left unanswered is kept in FILE (mode 0600)")
+        ->type_name("FILE");
+    call->add_option("--resume", cl.resume,
+                     "answer the challenge kept in FILE by --challenge-out (instead of\n"
+                     "PATH and parameters)")
+        ->type_name("FILE");
 
     CLI::App* accounts = command(
         "accounts",
@@ -887,8 +1271,9 @@ CF-00000 (the reply is still printed).)",
         "plaintext and get encrypted",
         R"(Registers an end user's accounts (create: a new connectedId), adds, updates or deletes them, or
 lists them. Input: {"accountList": [...]} or [...] with CODEF's field names; passwords in it are
-plaintext and are encrypted with --public-key (or CODEF_PUBLIC_KEY). add, update, delete and list
-need --connected-id. A change is never sent twice.)",
+plaintext and are encrypted with --public-key (or CODEF_PUBLIC_KEY). Certificate files (derFile
+and keyFile, or certType "pfx" and certFile) are base64, or "@PATH": the file's bytes, in base64
+(at most 1 MiB). add, update, delete and list need --connected-id. A change is never sent twice.)",
         std::string("example:\n  $ codef accounts list --connected-id 8Y1ZsaFeA...\n") +
             see_global);
     checked(accounts->add_option("VERB", cl.verb, "what to do")
@@ -1084,9 +1469,33 @@ int run(int argc, char** argv) {
     // The command's own arguments, checked before anything is sent or created.
     std::optional<std::string_view> input;
     sweep_args& sw = cl.sweep;
+    call_args ca;
     if (command == "call") {
-        if (!given("PATH")) throw usage_error{line.help->usage_line(&sub)};
+        if (given("--resume")) {
+            if (given("PATH") || given("INPUT"))
+                throw usage_error{
+                    "call --resume FILE takes no PATH or parameters (FILE holds them)"};
+            ca.resumed = read_challenge(cl.resume);
+        } else if (!given("PATH")) {
+            throw usage_error{line.help->usage_line(&sub)};
+        }
         if (given("INPUT")) input = cl.input;
+        if (given("--answer")) {
+            if (cl.answer.empty())
+                throw usage_error{"--answer: empty (the code; 1 for simpleAuth)"};
+            ca.answer = cl.answer;
+        }
+        if (given("--challenge-out")) {
+            if (cl.challenge_out.empty()) throw usage_error{"--challenge-out: empty"};
+            if (auto problem = not_writable(cl.challenge_out); !problem.empty())
+                throw usage_error{"--challenge-out: " + cl.challenge_out + ": " + problem};
+            ca.challenge_out = cl.challenge_out;
+        }
+        // At a terminal, the code is asked for there; a challenge kept for later is not.
+        ca.interactive = !ca.answer && ca.challenge_out.empty() && input != "-" &&
+                         ::isatty(STDIN_FILENO) == 1 && ::isatty(STDERR_FILENO) == 1;
+        if (ca.resumed && !ca.answer && !ca.interactive)
+            throw usage_error{"call --resume: --answer CODE is needed (or run it on a terminal)"};
     } else if (command == "accounts") {
         if (!given("VERB")) throw usage_error{line.help->usage_line(&sub)};
         if (given("INPUT")) input = cl.input;
@@ -1107,36 +1516,35 @@ int run(int argc, char** argv) {
         throw usage_error{"the parameters must be a JSON object"};
     if (!cl.timeout.empty()) g.cfg.call_timeout = std::chrono::seconds(positive(cl.timeout));
     g.cfg.max_connections = std::max<std::size_t>(g.concurrency, 1);
-    if (auto v = codef::validate(g.cfg); !v) throw usage_error{v.diag().detail};
 
+    // SIGINT, SIGTERM: exit 130 at once (a terminal's echo turned back on first), except in a
+    // sweep (see sweep()); a second one always. The signals are taken on a thread of their own,
+    // so that they are heard even while the command's thread is busy (reading a large file, or
+    // waiting for what is typed at a terminal): a sweep that has not ended interrupt_deadline
+    // after the first signal is ended from there.
     asio::io_context ioc;
-    std::optional<codef::client> c;
-    try {
-        c.emplace(ioc.get_executor(), g.cfg);
-    } catch (const codef::error& e) {
-        throw usage_error{e.diag().detail.empty() ? e.what() : e.diag().detail};
-    }
-    // SIGINT, SIGTERM: exit 130 at once, except in a sweep (see sweep()); a second one always.
-    // The signals are taken on a thread of their own, so that they are heard even while the
-    // command's thread is busy (reading a large file, say): a sweep that has not ended
-    // interrupt_deadline after the first signal is ended from there.
     interrupt_fn on_interrupt;
     asio::io_context signal_ioc;
     asio::signal_set signals(signal_ioc, SIGINT, SIGTERM);
     asio::steady_timer deadline(signal_ioc);
     const bool graceful = command == "sweep";
+    const auto interrupted = [] {
+        codef::cli::restore_terminal();
+        remove_captchas();
+        std::_Exit(exit_interrupted);
+    };
     signals.async_wait([&](boost::system::error_code ec, int) {
         if (ec) return;
-        if (!graceful) std::_Exit(exit_interrupted);
-        signals.async_wait([](boost::system::error_code e, int) {
-            if (!e) std::_Exit(exit_interrupted);
+        if (!graceful) interrupted();
+        signals.async_wait([&](boost::system::error_code e, int) {
+            if (!e) interrupted();
         });
         deadline.expires_after(interrupt_deadline);
-        deadline.async_wait([](boost::system::error_code e) {
-            if (!e) std::_Exit(exit_interrupted);
+        deadline.async_wait([&](boost::system::error_code e) {
+            if (!e) interrupted();
         });
         asio::post(ioc, [&] {
-            if (!on_interrupt) std::_Exit(exit_interrupted);
+            if (!on_interrupt) interrupted();
             std::exchange(on_interrupt, nullptr)();
         });
     });
@@ -1149,11 +1557,27 @@ int run(int argc, char** argv) {
             thread.join();
         }
     } join_signal_thread{signal_ioc, signal_thread};
+
+    // encrypt needs the key alone: no client, no credentials.
+    if (command == "encrypt")
+        return encrypt(g.cfg.public_key, line.source_of(app.get_option("--public-key")));
+
+    if (auto v = codef::validate(g.cfg); !v) throw usage_error{v.diag().detail};
+    std::optional<codef::client> c;
+    try {
+        c.emplace(ioc.get_executor(), g.cfg);
+    } catch (const codef::error& e) {
+        throw usage_error{e.diag().detail.empty() ? e.what() : e.diag().detail};
+    }
     int status = exit_ok;
     std::optional<usage_error> late_usage;
     auto body = [&]() -> asio::awaitable<int> {
-        if (command == "token") co_return co_await token(*c, cl.show_token);
-        if (command == "call") co_return co_await call(*c, cl.path, std::move(parsed.get_object()));
+        if (command == "token") co_return co_await token(*c, cl.show_token, cl.new_token);
+        if (command == "call") {
+            ca.path = cl.path;
+            ca.params = std::move(parsed.get_object());
+            co_return co_await call(*c, std::move(ca));
+        }
         if (command == "accounts")
             co_return co_await accounts(*c, cl.verb, cl.connected_id, std::move(parsed));
         if (command == "connected-ids") co_return co_await connected_ids(*c);

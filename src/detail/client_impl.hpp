@@ -18,6 +18,10 @@
 
 namespace codef::detail {
 
+// A call's path goes on the request line as it is: a plain absolute path, printable ASCII
+// without space, '?' or '#' (else client_errc::invalid_argument naming path).
+result<std::monostate> check_path(std::string_view path);
+
 class client_impl : public std::enable_shared_from_this<client_impl> {
 public:
     static result<std::shared_ptr<client_impl>> create(boost::asio::any_io_executor ex, config cfg);

@@ -57,6 +57,7 @@ server::server(emulator_options opts)
                                                           : rsa_from_pem(opts_.rsa_private_key_pem);
     service_ = std::make_unique<service>(opts_, password_key, shared_jwt_key());
     service_->on_release([this] { release_all(); });
+    service_->on_two_way_done([this](const std::string& id) { wake_two_way(id); });
 
     const tls_material m = make_tls_material(opts_.certificate_names);
     ca_pem_ = m.ca_pem;
@@ -117,6 +118,34 @@ void server::release_all() {
     for (auto& t : held_)
         asio::post(t->get_executor(), [t] { t->cancel(); });
     held_.clear();
+    for (auto& [id, timers] : waiting_)
+        for (auto& t : timers)
+            asio::post(t->get_executor(), [t] { t->cancel(); });
+    waiting_.clear();
+}
+
+void server::wake_two_way(const std::string& id) {
+    std::lock_guard lock(held_mutex_);
+    const auto it = waiting_.find(id);
+    if (it == waiting_.end()) return;
+    for (auto& t : it->second)
+        asio::post(t->get_executor(), [t] { t->cancel(); });
+    waiting_.erase(it);
+}
+
+asio::awaitable<void> server::wait_for_two_way(std::string id, std::chrono::milliseconds limit) {
+    auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, limit);
+    {
+        std::lock_guard lock(held_mutex_);
+        waiting_[id].push_back(timer);
+    }
+    // An end between the service's decision and our registration would be missed: ask again.
+    if (service_->two_way_pending(id)) co_await timer->async_wait(tuple_awaitable);
+    std::lock_guard lock(held_mutex_);
+    if (const auto it = waiting_.find(id); it != waiting_.end()) {
+        std::erase(it->second, timer);
+        if (it->second.empty()) waiting_.erase(it);
+    }
 }
 
 asio::awaitable<void> server::wait_for_release() {
@@ -172,8 +201,16 @@ asio::awaitable<void> server::session(tcp::socket socket, bool oauth) {
         tcp_layer.expires_after(std::chrono::minutes(2));
 
         const auto auth = req[http::field::authorization];
-        reply rep = service_->handle(request{std::string_view(req.method_string()), req.target(),
-                                             std::string_view(auth), req.body()});
+        request in{std::string_view(req.method_string()), req.target(), std::string_view(auth),
+                   req.body(), false};
+        reply rep = service_->handle(in);
+        if (!rep.wait_for.empty()) {
+            // A multiple request's call: answered once the shared authentication ends.
+            co_await wait_for_two_way(rep.wait_for, rep.wait_limit);
+            in.resumed = true;
+            rep = service_->handle(in);
+            tcp_layer.expires_after(std::chrono::minutes(2));
+        }
         if (rep.hold) co_await wait_for_release();
         if (rep.delay.count() > 0) {
             asio::steady_timer t(co_await asio::this_coro::executor, rep.delay);

@@ -12,6 +12,8 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -38,6 +40,10 @@ private:
     // Parks a held token reply until release_token_replies (or a minute passes).
     boost::asio::awaitable<void> wait_for_release();
     void release_all();
+    // Parks a call of a multiple request until the two-way authentication of id ends (or limit
+    // passes).
+    boost::asio::awaitable<void> wait_for_two_way(std::string id, std::chrono::milliseconds limit);
+    void wake_two_way(const std::string& id);
 
     emulator_options opts_;
     std::unique_ptr<service> service_;
@@ -53,6 +59,7 @@ private:
 
     std::mutex held_mutex_;
     std::vector<std::shared_ptr<boost::asio::steady_timer>> held_;
+    std::map<std::string, std::vector<std::shared_ptr<boost::asio::steady_timer>>> waiting_;
 };
 
 } // namespace codef::emu

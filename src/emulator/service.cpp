@@ -370,8 +370,10 @@ const service::token_record* service::valid_token(std::string_view authorization
 
 reply service::api(const request& r, std::string_view path) {
     std::lock_guard lock(mutex_);
-    ++stats_.api_requests;
-    ++stats_.requests_by_path[std::string(path)];
+    if (!r.resumed) {
+        ++stats_.api_requests;
+        ++stats_.requests_by_path[std::string(path)];
+    }
     const token_record* tok = valid_token(r.authorization);
     if (faults_.reject_tokens.value_or(false) || !tok) {
         ++stats_.unauthorized;
@@ -385,8 +387,8 @@ reply service::api(const request& r, std::string_view path) {
 
     reply out;
     out.delay = faults_.reply_delay.value_or(std::chrono::milliseconds(0));
-    auto take = [this](std::optional<unsigned>& n) {
-        if (n.value_or(0) == 0) return false;
+    auto take = [this, &r](std::optional<unsigned>& n) {
+        if (r.resumed || n.value_or(0) == 0) return false;
         n = *n - 1;
         ++stats_.faults_injected;
         return true;
@@ -449,7 +451,13 @@ reply service::api(const request& r, std::string_view path) {
                 return out;
             }
         }
-        result = product(*spec, *params);
+        result = product(*spec, *params, r.resumed);
+        if (!result.wait_for.empty()) {
+            ++stats_.two_way_waits;
+            out.wait_for = std::move(result.wait_for);
+            out.wait_limit = result.wait_limit;
+            return out;
+        }
         if (!key.empty() && result.code == "CF-00000") {
             if (product_cache_.size() >= 4096) product_cache_.clear();
             auto& encoded = product_cache_[key] = detail::form_encode(json::serialize(result.data));
@@ -655,7 +663,8 @@ api_result service::account_change(std::string_view path, json::object& params) 
     return r;
 }
 
-api_result service::product(const product_spec& spec, const json::object& params) {
+api_result service::product(const product_spec& spec, const json::object& params,
+                            bool resumed) {
     for (auto name : spec.required)
         if (!params.contains(name) ||
             (params.at(name).is_string() && params.at(name).get_string().empty()))
@@ -681,7 +690,7 @@ api_result service::product(const product_spec& spec, const json::object& params
                                   "organization: not registered in connectedId");
     }
     if (const auto* two_way_spec = two_way_product(spec.path)) {
-        if (auto pending = two_way(*two_way_spec, params)) return std::move(*pending);
+        if (auto pending = two_way(*two_way_spec, params, resumed)) return std::move(*pending);
     }
     return product_data(spec, params, reg);
 }
@@ -755,19 +764,76 @@ api_result service::two_way_challenge(two_way_job& job) {
     return r;
 }
 
+std::optional<std::optional<api_result>>
+service::shared_two_way(const std::string& id, bool resumed,
+                        std::chrono::steady_clock::time_point now) {
+    if (const auto s = shared_ids_.find(id); s != shared_ids_.end() && now < s->second.until) {
+        // A call that waited learns how the authentication failed; a new one starts another.
+        if (s->second.failure && resumed) return s->second.failure;
+        if (!s->second.failure) return std::optional<api_result>(); // answered: the data
+    }
+    const auto p = job_of_id_.find(id);
+    if (p == job_of_id_.end()) return std::nullopt;
+    const auto j = two_way_jobs_.find(p->second);
+    if (j == two_way_jobs_.end() || now - j->second.started > opts_.two_way_timeout) {
+        if (!resumed) return std::nullopt; // the old job is over: a new challenge
+        return business_error(invalid_code, "추가 인증 입력 시간이 초과되었습니다.",
+                              "id: the shared two-way authentication expired");
+    }
+    if (resumed) // woken without an end: the wait was cut short (the server stopping)
+        return business_error(invalid_code, "추가 인증 입력 시간이 초과되었습니다.",
+                              "id: the shared two-way authentication is still pending");
+    api_result wait;
+    wait.wait_for = id;
+    wait.wait_limit = std::chrono::ceil<std::chrono::milliseconds>(
+        j->second.started + opts_.two_way_timeout - now + std::chrono::milliseconds(20));
+    return wait;
+}
+
+void service::end_shared(const two_way_job& job, std::chrono::steady_clock::time_point now,
+                         const api_result* failure) {
+    if (job.id.empty()) return;
+    job_of_id_.erase(job.id);
+    auto& s = shared_ids_[job.id];
+    s.until = now + opts_.two_way_timeout;
+    s.failure.reset();
+    if (failure) s.failure = *failure;
+    if (two_way_done_) two_way_done_(job.id);
+}
+
+bool service::two_way_pending(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    const auto p = job_of_id_.find(id);
+    if (p == job_of_id_.end()) return false;
+    const auto j = two_way_jobs_.find(p->second);
+    return j != two_way_jobs_.end() &&
+           std::chrono::steady_clock::now() - j->second.started <= opts_.two_way_timeout;
+}
+
 std::optional<api_result> service::two_way(const emulator_two_way_product& product,
-                                           const json::object& params) {
+                                           const json::object& params, bool resumed) {
     const auto now = std::chrono::steady_clock::now();
     std::erase_if(two_way_jobs_, [&](const auto& j) {
         return now - j.second.started > opts_.two_way_timeout + std::chrono::minutes(10);
     });
+    std::erase_if(shared_ids_, [&](const auto& s) {
+        return now > s.second.until + std::chrono::minutes(10);
+    });
     const auto* flag = params.if_contains("is2Way");
     if (!flag || !flag->is_bool() || !flag->get_bool()) {
+        const std::string id = str(params, "id");
+        if (!id.empty())
+            if (auto shared = shared_two_way(id, resumed, now)) return std::move(*shared);
         two_way_job job;
         job.product = &product;
         job.jti = random_hex(16);
         job.job_index = static_cast<std::int64_t>(two_way_jobs_.size() % 16);
         job.started = now;
+        job.id = id;
+        if (!id.empty()) {
+            job_of_id_[id] = job.jti;
+            shared_ids_.erase(id); // a new authentication: the old outcome no longer holds
+        }
         auto& stored = two_way_jobs_[job.jti] = job;
         return two_way_challenge(stored);
     }
@@ -781,6 +847,9 @@ std::optional<api_result> service::two_way(const emulator_two_way_product& produ
                               "twoWayInfo: no such two-way job");
     two_way_job& job = it->second;
     if (now - job.started > opts_.two_way_timeout) {
+        const api_result expired = business_error(invalid_code, "추가 인증 입력 시간이 초과되었습니다.",
+                                                  "id: the shared two-way authentication expired");
+        end_shared(job, now, &expired);
         two_way_jobs_.erase(it);
         return business_error(invalid_code, "추가 인증 입력 시간이 초과되었습니다.",
                               "twoWayInfo: the two-way job expired");
@@ -795,12 +864,15 @@ std::optional<api_result> service::two_way(const emulator_two_way_product& produ
     const bool right = method == "simpleAuth" ? str(params, "simpleAuth") == "1"
                                               : str(params, method) == opts_.two_way_answer;
     if (right) {
+        end_shared(job, now, nullptr);
         two_way_jobs_.erase(it);
         return std::nullopt;
     }
     if (++job.tries >= opts_.two_way_max_tries) {
+        api_result failed = business_error("CF-12872", "추가 인증 재시도 횟수를 초과했습니다.", "");
+        end_shared(job, now, &failed);
         two_way_jobs_.erase(it);
-        return business_error("CF-12872", "추가 인증 재시도 횟수를 초과했습니다.", "");
+        return failed;
     }
     return two_way_challenge(job);
 }
@@ -827,7 +899,8 @@ json::object stats_json(const emulator_stats& s) {
                         {"oauth_tls_handshakes", s.oauth_tls_handshakes},
                         {"oauth_tls_resumed", s.oauth_tls_resumed},
                         {"connections_closed", s.connections_closed},
-                        {"faults_injected", s.faults_injected}};
+                        {"faults_injected", s.faults_injected},
+                        {"two_way_waits", s.two_way_waits}};
 }
 
 // Reads the faults object of POST /_emulator/faults; the name of a bad field on failure.

@@ -26,6 +26,9 @@ struct request {
     std::string_view target; // path and query
     std::string_view authorization;
     std::string_view body;
+    // Served again after waiting for another call's two-way authentication (reply::wait_for):
+    // not counted again, no fault taken, and never told to wait again.
+    bool resumed = false;
 };
 
 struct reply {
@@ -37,6 +40,10 @@ struct reply {
     std::chrono::milliseconds delay{0};
     bool hold = false;  // wait for release_token_replies before sending
     bool close = false; // Connection: close
+    // Multiple requests: the call waits until the two-way authentication of this id ends
+    // (service::on_two_way_done) or wait_limit passes, and is then handled again, resumed.
+    std::string wait_for;
+    std::chrono::milliseconds wait_limit{0};
 };
 
 // What a product handler returns: the result envelope's fields, the data, and any other
@@ -48,6 +55,8 @@ struct api_result {
     std::string extra_message;
     boost::json::value data = boost::json::object{};
     boost::json::object top_level = {};
+    std::string wait_for; // reply::wait_for
+    std::chrono::milliseconds wait_limit{0};
 };
 
 class service {
@@ -68,6 +77,13 @@ public:
     // Set by the server: wakes the held token replies.
     void on_release(std::function<void()> f) { release_ = std::move(f); }
     void release_token_replies();
+    // Set by the server: wakes the calls waiting for the two-way authentication of an id.
+    void on_two_way_done(std::function<void(const std::string& id)> f) {
+        two_way_done_ = std::move(f);
+    }
+    // Whether the two-way authentication of id is still pending (not answered, failed or
+    // expired).
+    bool two_way_pending(const std::string& id) const;
 
     const std::string& public_key() const noexcept { return public_key_; }
     bool password_matches(const std::string& connected_id, const std::string& organization,
@@ -84,7 +100,7 @@ private:
     api_result account_change(std::string_view path, boost::json::object& params);
     api_result account_list(const boost::json::object& params);
     api_result connected_id_list(const boost::json::object& params);
-    api_result product(const product_spec& spec, const boost::json::object& params);
+    api_result product(const product_spec& spec, const boost::json::object& params, bool resumed);
 
     struct two_way_job {
         const emulator_two_way_product* product = nullptr; // in opts_.two_way_products
@@ -94,12 +110,27 @@ private:
         std::int64_t timestamp = 0; // of the latest challenge, in milliseconds
         unsigned tries = 0;
         std::chrono::steady_clock::time_point started;
+        std::string id; // the calls' shared id (multiple requests); empty: none
+    };
+    // How the two-way authentication shared by an id ended: answered until `until`, or failed
+    // with `failure`.
+    struct shared_id {
+        std::chrono::steady_clock::time_point until;
+        std::optional<api_result> failure;
     };
     // The two-way product of a path; null when the path asks for no two-way authentication.
     const emulator_two_way_product* two_way_product(std::string_view path) const;
     // Empty when the call answered its challenge: the product's data follows.
     std::optional<api_result> two_way(const emulator_two_way_product& product,
-                                      const boost::json::object& params);
+                                      const boost::json::object& params, bool resumed);
+    // A plain call carrying an id: answered with its data (nullopt), told to wait, or told how
+    // the shared authentication failed; a new challenge (empty optional in the outer) when
+    // the id has none yet.
+    std::optional<std::optional<api_result>>
+    shared_two_way(const std::string& id, bool resumed, std::chrono::steady_clock::time_point now);
+    // The job ended (answered when failure is null); wakes the calls waiting for its id.
+    void end_shared(const two_way_job& job, std::chrono::steady_clock::time_point now,
+                    const api_result* failure);
     api_result two_way_challenge(two_way_job& job);
 
     std::string issue_token(const std::string& client_id, std::chrono::seconds lifetime);
@@ -112,6 +143,7 @@ private:
     pkey_ptr jwt_key_;
     std::string public_key_;
     std::function<void()> release_;
+    std::function<void(const std::string&)> two_way_done_;
 
     mutable std::mutex mutex_;
     registry registry_;
@@ -122,6 +154,8 @@ private:
     };
     std::unordered_map<std::string, token_record> tokens_;
     std::unordered_map<std::string, two_way_job> two_way_jobs_;  // by jti
+    std::unordered_map<std::string, std::string> job_of_id_;     // a pending job's jti, by id
+    std::unordered_map<std::string, shared_id> shared_ids_;      // ended jobs, by id
     std::unordered_map<std::string, std::string> product_cache_; // question -> encoded data
     std::uint64_t token_serial_ = 0;
     std::uint64_t revoked_below_ = 0;

@@ -7,6 +7,7 @@
 #include <codef/result_codes.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
 #include <unordered_set>
@@ -299,6 +300,148 @@ BOOST_FIXTURE_TEST_CASE(the_client_side_guards_refuse_before_sending, two_way_fi
                                            {"twoWayTimestamp", ch.two_way_timestamp}};
     auto r4 = run(c.continue_two_way("/v1/kr/insurance/0001/credit4u/contract-info", follow_up));
     BOOST_TEST(std::get<response>(r4.value()).ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_challenge_kept_as_json_is_answered_by_another_client, two_way_fixture) {
+    // A web backend: one request gets the challenge and keeps it (a session, a database) ...
+    const std::string kept = json::serialize(challenge().to_json());
+    BOOST_TEST(kept.find("insurance-pw") == std::string::npos);
+    // ... another, in another process with a client of its own, answers it.
+    asio::io_context other_ioc;
+    client other(other_ioc.get_executor(), emu.client_config());
+    auto restored = two_way_challenge::from_json(json::parse(kept));
+    BOOST_TEST_REQUIRE(restored.has_value());
+    auto done = codef::test::run(
+        other_ioc, other.continue_two_way(std::move(*restored), two_way_answer::code("123456")));
+    BOOST_TEST_REQUIRE(done.has_value());
+    BOOST_TEST_REQUIRE(std::holds_alternative<response>(*done));
+    BOOST_TEST(std::get<response>(*done).ok());
+    BOOST_TEST(std::get<response>(*done).data.at("resContractList").as_array().size() == 2u);
+    BOOST_TEST(other.stats().calls == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+constexpr const char* checkup = "/v1/kr/public/pp/nhis-health-checkup/result";
+
+json::object checkup_params(const char* year) {
+    return json::object{{"organization", "0002"}, {"loginType", "5"},
+                        {"loginTypeLevel", "1"},  {"userName", "홍길동"},
+                        {"phoneNo", "01012345678"}, {"identity", "19800101"},
+                        {"searchStartYear", year}, {"searchEndYear", year}};
+}
+
+struct multiple_fixture : fixture {
+    // Runs ioc (the requests in flight with it) until the emulator holds n requests waiting
+    // for the shared authentication.
+    void until_waiting(std::uint64_t n) {
+        run([&]() -> asio::awaitable<void> {
+            asio::steady_timer t(co_await asio::this_coro::executor);
+            while (emu.stats().two_way_waits < n) {
+                t.expires_after(10ms);
+                co_await t.async_wait(asio::use_awaitable);
+            }
+        }());
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(multiple_requests)
+
+BOOST_FIXTURE_TEST_CASE(three_requests_share_one_simple_authentication, multiple_fixture) {
+    auto m = run(c.multiple_products(
+        checkup, {checkup_params("2019"), checkup_params("2020"), checkup_params("2021")}));
+    BOOST_TEST_REQUIRE(m.has_value(), m.diag().detail);
+    // No id given: a random UUID (version 4), carried by every request.
+    const std::string id = m->id();
+    BOOST_TEST(id.size() == 36u);
+    BOOST_TEST(id[14] == '4');
+    BOOST_TEST(std::string("89ab").find(id[19]) != std::string::npos);
+    BOOST_TEST(m->size() == 3u);
+    BOOST_TEST_REQUIRE(m->challenge() != nullptr);
+    BOOST_TEST(m->challenged() == 0u);
+    BOOST_TEST(m->challenge()->method == "simpleAuth");
+    BOOST_TEST(m->challenge()->params.at("id").as_string() == id);
+    BOOST_TEST(m->results()[1].error() == client_errc::two_way_incomplete);
+    // The other two reach the server and wait for the end user.
+    until_waiting(2);
+    BOOST_TEST(emu.stats().requests_by_path.at(checkup) == 3u);
+    auto done = run(c.continue_two_way(std::move(*m), two_way_answer::confirmed()));
+    BOOST_TEST_REQUIRE(done.has_value(), done.diag().detail);
+    BOOST_TEST(done->challenge() == nullptr);
+    BOOST_TEST_REQUIRE(done->results().size() == 3u);
+    const char* years[] = {"2019", "2020", "2021"};
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto& r = done->results()[i];
+        BOOST_TEST_REQUIRE(r.has_value(), r.diag().detail);
+        BOOST_TEST(r->ok());
+        // Each request's own answer.
+        const auto& list = r->data.at("resPreviewList").as_array();
+        BOOST_TEST_REQUIRE(list.size() == 1u);
+        BOOST_TEST(list[0].at("resCheckupYear").as_string() == years[i]);
+    }
+    // One challenge, one follow-up: four requests, no second authentication.
+    BOOST_TEST(emu.stats().requests_by_path.at(checkup) == 4u);
+    BOOST_TEST(c.stats().calls == 4u);
+    BOOST_TEST(emu.stats().token_requests == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_failed_authentication_ends_every_request, multiple_fixture) {
+    multiple_options mo;
+    mo.stagger = 500ms;
+    json::object p;
+    p["id"] = "user01"; // the shared id, taken from the first request
+    p["password"] = c.encrypt("insurance-pw").value();
+    const std::string insurance = "/v1/kr/insurance/0001/credit4u/contract-info";
+    auto m = run(c.multiple_products(insurance, {p, p}, mo));
+    BOOST_TEST_REQUIRE(m.has_value(), m.diag().detail);
+    BOOST_TEST(m->id() == "user01");
+    BOOST_TEST_REQUIRE(m->challenge() != nullptr);
+    BOOST_TEST(m->challenge()->method == "secureNo");
+    until_waiting(1);
+    // A wrong code three times: CODEF gives up (CF-12872), for both.
+    for (int i = 0; i < 3; ++i) {
+        BOOST_TEST_REQUIRE(m->challenge() != nullptr);
+        BOOST_TEST(m->challenged() == 0u);
+        auto next = run(c.continue_two_way(std::move(*m), two_way_answer::code("000000")));
+        BOOST_TEST_REQUIRE(next.has_value(), next.diag().detail);
+        *m = std::move(*next);
+    }
+    BOOST_TEST(m->challenge() == nullptr);
+    for (const auto& r : m->results()) {
+        BOOST_TEST_REQUIRE(r.has_value());
+        BOOST_TEST(r->code == "CF-12872");
+    }
+    // Nothing left to answer.
+    auto again = run(c.continue_two_way(std::move(*m), two_way_answer::confirmed()));
+    BOOST_TEST(again.error() == client_errc::invalid_argument);
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_multiple_requests_are_refused_before_sending, fixture) {
+    const auto refused = [&](std::vector<json::object> params, multiple_options mo = {}) {
+        auto r = run(c.multiple_products(checkup, std::move(params), mo));
+        BOOST_TEST(r.error() == client_errc::invalid_argument);
+        return r.has_value() ? std::string() : r.diag().detail;
+    };
+    BOOST_TEST(refused({}) == "params: no requests");
+    json::object other = checkup_params("2020");
+    other["id"] = "someone-else";
+    json::object first = checkup_params("2019");
+    first["id"] = "customer-1";
+    BOOST_TEST(refused({first, other}) == "params[1].id: differs from the shared id");
+    json::object follow_up = checkup_params("2020");
+    follow_up["is2Way"] = true;
+    BOOST_TEST(refused({checkup_params("2019"), follow_up}).starts_with("params[1].is2Way: "));
+    multiple_options slow;
+    slow.stagger = 11s;
+    BOOST_TEST(refused({first}, slow) == "multiple_options::stagger: must be 0 to 10 s");
+    auto bad_path = run(c.multiple_products("no-slash", {first}));
+    BOOST_TEST(bad_path.diag().detail == "path: must start with '/'");
+    BOOST_TEST(emu.stats().api_requests == 0u);
+    BOOST_TEST(emu.stats().token_requests == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

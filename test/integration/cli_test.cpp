@@ -3,7 +3,10 @@
 #include "process.hpp"
 #include "support.hpp"
 
+#include <codef/client.hpp>
+#include <codef/crypto.hpp>
 #include <codef/emulator.hpp>
+#include <codef/two_way.hpp>
 #include <codef/version.hpp>
 
 #include <boost/json.hpp>
@@ -17,8 +20,11 @@
 #include <unordered_map>
 
 #include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <termios.h>
 
 namespace json = boost::json;
 using namespace codef;
@@ -168,6 +174,158 @@ std::set<std::string> completion_opts(const std::string& script, const std::stri
         out.insert(w);
     return out;
 }
+
+// The two-way products of the emulator, and parameters they take. The insurance product's id
+// names the end user: calls with the same id share one authentication (다건요청), so each flow
+// of a test has its own.
+const std::string insurance = "/v1/kr/insurance/0001/credit4u/contract-info";
+const std::string checkup = "/v1/kr/public/pp/nhis-health-checkup/result";
+
+std::string insurance_params(const emulator& emu, const std::string& id) {
+    return json::serialize(json::object{
+        {"id", id}, {"password", codef::encrypt_password(emu.public_key(), "insurance-pw")}});
+}
+
+std::string checkup_params(const std::string& name) {
+    return json::serialize(json::object{{"loginType", "5"},
+                                        {"loginTypeLevel", "1"},
+                                        {"userName", name},
+                                        {"phoneNo", "01012345678"},
+                                        {"identity", "19800101"}});
+}
+
+// The files of dir whose names start with prefix.
+std::vector<std::string> files_named(const std::string& dir, const std::string& prefix) {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        if (e.path().filename().string().starts_with(prefix)) out.push_back(e.path().string());
+    return out;
+}
+
+std::string file_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// A child whose stdin and stderr are a pseudo-terminal and whose stdout is a file: the tool as
+// a person at a terminal runs it. What the terminal shows is read from the master side; every
+// wait is bounded.
+class pty_child {
+public:
+    pty_child(const std::vector<std::string>& args, const std::string& dir,
+              const std::vector<std::string>& env = {}) {
+        BOOST_TEST_REQUIRE(::openpty(&master_, &slave_, nullptr, nullptr, nullptr) == 0);
+        ::fcntl(master_, F_SETFD, FD_CLOEXEC);
+        ::fcntl(slave_, F_SETFD, FD_CLOEXEC);
+        static int n = 0;
+        out_ = dir + "/pty-stdout." + std::to_string(n++);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, slave_, 0);
+        posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_adddup2(&fa, slave_, 2);
+        echoed_at_start_ = echoes();
+        std::vector<char*> argv;
+        for (const auto& a : args)
+            argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        std::vector<std::string> envs;
+        for (char** e = environ; *e; ++e)
+            envs.emplace_back(*e);
+        envs.insert(envs.end(), env.begin(), env.end());
+        std::vector<char*> envp;
+        for (auto& e : envs)
+            envp.push_back(e.data());
+        envp.push_back(nullptr);
+        const int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data());
+        posix_spawn_file_actions_destroy(&fa);
+        BOOST_TEST_REQUIRE(rc == 0, "cannot start " << args[0]);
+    }
+    ~pty_child() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        ::close(master_);
+        ::close(slave_);
+    }
+    pty_child(const pty_child&) = delete;
+    pty_child& operator=(const pty_child&) = delete;
+
+    // Whether the terminal shows text (after what an earlier expect found) within limit.
+    bool expect(const std::string& text, std::chrono::seconds limit = 30s) {
+        const auto until = std::chrono::steady_clock::now() + limit;
+        for (;;) {
+            if (const auto at = seen_.find(text, from_); at != std::string::npos) {
+                from_ = at + text.size();
+                return true;
+            }
+            if (std::chrono::steady_clock::now() > until) return false;
+            read_some(100);
+        }
+    }
+    // Typed at the terminal.
+    void type(const std::string& text) {
+        BOOST_TEST_REQUIRE(::write(master_, text.data(), text.size()) ==
+                           static_cast<ssize_t>(text.size()));
+    }
+    // Whether the terminal echoes what is typed.
+    bool echoes() const {
+        termios t{};
+        BOOST_TEST_REQUIRE(::tcgetattr(slave_, &t) == 0);
+        return (t.c_lflag & ECHO) != 0;
+    }
+    // Whether the terminal echoed before the child started.
+    bool echoed_at_start() const noexcept { return echoed_at_start_; }
+    // What the terminal showed so far.
+    const std::string& shown() const noexcept { return seen_; }
+    void signal(int sig) { ::kill(pid_, sig); }
+
+    // The exit (waited for at most limit), stdout, and in err everything the terminal showed.
+    codef::test::process_result wait(std::chrono::seconds limit = 60s) {
+        const auto until = std::chrono::steady_clock::now() + limit;
+        int status = 0;
+        for (;;) {
+            read_some(0);
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) break;
+            if (std::chrono::steady_clock::now() > until) {
+                ::kill(pid_, SIGKILL);
+                ::waitpid(pid_, &status, 0);
+                pid_ = -1;
+                BOOST_FAIL("the child did not exit in time: a hang");
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+        pid_ = -1;
+        while (read_some(0)) {
+        }
+        codef::test::process_result r;
+        r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        r.out = file_text(out_);
+        r.err = seen_;
+        return r;
+    }
+
+private:
+    // What the master has, waiting at most ms for it.
+    bool read_some(int ms) {
+        pollfd p{master_, POLLIN, 0};
+        if (::poll(&p, 1, ms) <= 0 || !(p.revents & POLLIN)) return false;
+        char buf[4096];
+        const ssize_t n = ::read(master_, buf, sizeof buf);
+        if (n <= 0) return false;
+        seen_.append(buf, static_cast<std::size_t>(n));
+        return true;
+    }
+
+    int master_ = -1, slave_ = -1;
+    pid_t pid_ = -1;
+    std::string out_, seen_;
+    std::size_t from_ = 0;
+    bool echoed_at_start_ = false;
+};
 
 } // namespace
 
@@ -351,7 +509,8 @@ BOOST_FIXTURE_TEST_CASE(options_take_their_value_after_an_equals_sign_or_from_th
 }
 
 BOOST_FIXTURE_TEST_CASE(each_command_has_its_own_help, fixture) {
-    for (const std::string command : {"token", "call", "accounts", "connected-ids", "sweep"}) {
+    for (const std::string command :
+         {"token", "encrypt", "call", "accounts", "connected-ids", "sweep"}) {
         BOOST_TEST_CONTEXT(command) {
             auto r = codef::test::run_process({CODEF_CLI_PATH, command, "--help"}, dir.path());
             BOOST_TEST(r.status == 0);
@@ -973,6 +1132,500 @@ BOOST_AUTO_TEST_CASE(the_exactly_once_check_catches_a_group_written_twice_in_a_r
                (std::vector<std::string>{"B/: 2 lines", "B: 2 lines, group of 1"}));
     std::ofstream(path) << a1 << "\n" << b << "\n"; // a group cut short
     BOOST_TEST(problems_in(path, nullptr) == std::vector<std::string>{"A: 1 lines, group of 2"});
+}
+
+BOOST_FIXTURE_TEST_CASE(encrypt_prints_a_ciphertext_that_decrypts_and_never_the_plaintext,
+                        fixture) {
+    const std::string key = emu.public_key();
+    // Refused, each with one line and nothing on stdout, before anything is sent.
+    struct bad_case {
+        std::vector<std::string> args;
+        std::string input;
+        std::string message;
+    };
+    const std::vector<bad_case> cases{
+        {{"encrypt"}, "pw-no-key\n", "codef: encrypt: no public key: give --public-key BASE64"},
+        {{"--public-key", key, "encrypt"}, "", "codef: encrypt: the plaintext is empty"},
+        {{"--public-key", key, "encrypt"}, "\n", "codef: encrypt: the plaintext is empty"},
+        {{"--public-key", key, "encrypt"},
+         std::string(5000, 'q'),
+         "codef: encrypt: the plaintext is longer than 4 KiB"},
+        {{"--public-key", key, "encrypt"},
+         std::string(300, 'q'),
+         "codef: encrypt: the plaintext is 300 bytes, more than the 2048-bit key takes (245)"},
+        {{"--public-key", "bm90IGEga2V5", "encrypt"}, "pw-bad-key", "codef: --public-key: "},
+        {{"--public-key", key, "encrypt", "pw-as-argument"},
+         "",
+         "codef: encrypt takes no arguments"},
+    };
+    for (const auto& c : cases) {
+        auto r = run(c.args, c.input);
+        BOOST_TEST_INFO("expecting: " << c.message);
+        BOOST_TEST(r.status == 2);
+        BOOST_TEST(lines(r.err) == 1);
+        BOOST_TEST(r.err.starts_with(c.message), r.err);
+        BOOST_TEST(r.out.empty());
+        for (const std::string secret : {"pw-no-key", "pw-bad-key", "pw-as-argument", "qqqqqqqq"})
+            BOOST_TEST(r.err.find(secret) == std::string::npos, r.err);
+    }
+    BOOST_TEST(emu.stats().token_requests == 0u);
+    BOOST_TEST(emu.stats().api_requests == 0u);
+
+    // One trailing newline removed (a CRLF too), inner ones kept; the key from the argument, the
+    // environment or the profile. The plaintext is in neither stdout nor stderr.
+    const std::string profile = dir.path() + "/profile.toml";
+    std::ofstream(profile) << "public-key = \"" << key << "\"\n";
+    struct good_case {
+        std::vector<std::string> args, vars;
+        std::string input, plaintext, organization;
+    };
+    const std::vector<good_case> good{
+        {{"--public-key", key, "encrypt"}, {}, "pw-encrypt-cli\n", "pw-encrypt-cli", "0004"},
+        {{"encrypt"}, {"CODEF_PUBLIC_KEY=" + key}, "pw-crlf\r\n", "pw-crlf", "0088"},
+        {{"encrypt"}, {"CODEF_PUBLIC_KEY=" + key}, "two\nlines\n", "two\nlines", "0020"},
+        {{"--public-key", key, "encrypt"}, {}, "pw-no-newline", "pw-no-newline", "0081"},
+        {{"--profile", profile, "encrypt"}, {}, "pw-profile\n", "pw-profile", "0011"},
+    };
+    std::vector<codef::account> accounts;
+    for (const auto& g : good) {
+        auto r = codef::test::run_process(cli(g.args), dir.path(), g.input, g.vars);
+        BOOST_TEST_INFO("plaintext: " << g.plaintext);
+        BOOST_TEST_REQUIRE(r.status == 0, r.err);
+        BOOST_TEST(r.err.empty(), r.err);
+        BOOST_TEST(lines(r.out) == 1);
+        BOOST_TEST(r.out.find(g.plaintext) == std::string::npos);
+        const std::string ciphertext = r.out.substr(0, r.out.size() - 1);
+        BOOST_TEST(ciphertext.size() == 344u); // a 2048-bit key's, in base64
+        codef::account a;
+        a.business_type = "BK";
+        a.organization = g.organization;
+        a.id = "u-" + g.organization;
+        a.password = codef::password::encrypted(ciphertext);
+        accounts.push_back(std::move(a));
+    }
+    BOOST_TEST(emu.stats().api_requests == 0u);
+    // Each ciphertext decrypts to its plaintext with the emulator's key: registered as they are,
+    // the emulator finds each account's password.
+    boost::asio::io_context ioc;
+    codef::client client(ioc.get_executor(), emu.client_config());
+    auto created = codef::test::run(ioc, client.create_accounts(accounts));
+    BOOST_TEST_REQUIRE(created.has_value());
+    BOOST_TEST(created->success_list.size() == good.size());
+    for (const auto& g : good)
+        BOOST_TEST(emu.password_matches(created->connected_id, g.organization, g.plaintext),
+                   g.organization);
+    BOOST_TEST(!emu.password_matches(created->connected_id, "0088", "pw-crlf\r"));
+}
+
+BOOST_FIXTURE_TEST_CASE(token_new_asks_for_a_new_token_once, fixture) {
+    auto first = run({"token"});
+    BOOST_TEST(first.status == 0);
+    BOOST_TEST(emu.stats().token_requests == 1u);
+    auto fresh = run({"token", "--new"});
+    BOOST_TEST(fresh.status == 0, fresh.err);
+    BOOST_TEST(fresh.out.starts_with("expires "));
+    BOOST_TEST(fresh.out.find("eyJ") == std::string::npos);
+    BOOST_TEST(emu.stats().token_requests == 2u); // one request, not one and then another
+    BOOST_TEST(emu.stats().tokens_issued == 2u);
+    auto shown = run({"token", "--new", "--show-token"});
+    BOOST_TEST(shown.status == 0);
+    BOOST_TEST(shown.out.find("\neyJ") != std::string::npos);
+    BOOST_TEST(emu.stats().token_requests == 3u);
+    BOOST_TEST(emu.stats().api_requests == 0u);
+    // A command's own option goes after it.
+    auto misplaced = run({"--new", "token"});
+    BOOST_TEST(misplaced.status == 2);
+    BOOST_TEST(misplaced.err == "codef: --new goes after the token command\n");
+}
+
+BOOST_FIXTURE_TEST_CASE(call_answers_two_way_authentication_with_answer, fixture) {
+    auto right = run({"--timeout", "30", "call", insurance, insurance_params(emu, "user-right"),
+                      "--answer", "123456"});
+    BOOST_TEST_REQUIRE(right.status == 0, right.err);
+    const auto reply = json::parse(right.out);
+    BOOST_TEST(reply.at("result").at("code").as_string() == "CF-00000");
+    BOOST_TEST(reply.at("data").at("resContractList").as_array().size() > 0u);
+    BOOST_TEST(right.err.empty(), right.err);
+    BOOST_TEST(emu.stats().requests_by_path.at(insurance) == 2u); // the call and the follow-up
+
+    // A wrong code: CODEF asks again; that is printed, status 1, no second try.
+    auto wrong = run({"--timeout", "30", "call", insurance, insurance_params(emu, "user-wrong"),
+                      "--answer", "000000"});
+    BOOST_TEST(wrong.status == 1);
+    const auto again = json::parse(wrong.out);
+    BOOST_TEST(again.at("result").at("code").as_string() == "CF-03002");
+    BOOST_TEST(again.at("data").at("method").as_string() == "secureNo");
+    BOOST_TEST(lines(wrong.err) == 1);
+    BOOST_TEST(wrong.err.starts_with("codef: the answer was not accepted"), wrong.err);
+    BOOST_TEST(emu.stats().requests_by_path.at(insurance) == 4u);
+
+    // simpleAuth: --answer 1 says it was confirmed in the app.
+    auto simple =
+        run({"--timeout", "30", "call", checkup, checkup_params("홍길동"), "--answer", "1"});
+    BOOST_TEST_REQUIRE(simple.status == 0, simple.err);
+    const auto checkups = json::parse(simple.out);
+    BOOST_TEST(checkups.at("result").at("code").as_string() == "CF-00000");
+    BOOST_TEST(checkups.at("data").at("resUserName").as_string() == "홍길동");
+    BOOST_TEST(emu.stats().requests_by_path.at(checkup) == 2u);
+
+    // Neither --answer nor a terminal: the challenge printed, status 1, the way on stderr.
+    auto asked = run({"--timeout", "30", "call", insurance, insurance_params(emu, "user-asked")});
+    BOOST_TEST(asked.status == 1);
+    BOOST_TEST(json::parse(asked.out).at("result").at("code").as_string() == "CF-03002");
+    BOOST_TEST(lines(asked.err) == 1);
+    BOOST_TEST(asked.err.find("rerun with --challenge-out FILE") != std::string::npos, asked.err);
+    BOOST_TEST(asked.err.find("--resume FILE --answer CODE") != std::string::npos, asked.err);
+    BOOST_TEST(emu.stats().requests_by_path.at(insurance) == 5u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_challenge_kept_with_challenge_out_is_answered_by_another_process,
+                        fixture) {
+    const std::string kept = dir.path() + "/challenge.json";
+    auto first = run({"--timeout", "30", "call", insurance, insurance_params(emu, "user-kept"),
+                      "--challenge-out", kept});
+    BOOST_TEST(first.status == 1);
+    BOOST_TEST(json::parse(first.out).at("result").at("code").as_string() == "CF-03002");
+    BOOST_TEST(lines(first.err) == 1);
+    BOOST_TEST(first.err.find("codef call --resume " + kept + " --answer CODE") !=
+                   std::string::npos,
+               first.err);
+    BOOST_TEST(mode_of(kept) == 0600u);
+    auto challenge = two_way_challenge::from_json(json::parse(file_text(kept)));
+    BOOST_TEST_REQUIRE(challenge.has_value(), challenge.diag().detail);
+    BOOST_TEST(challenge->method == "secureNo");
+    BOOST_TEST(challenge->path == insurance);
+    BOOST_TEST(challenge->params.at("id").as_string() == "user-kept");
+
+    // A wrong answer from a second process: CODEF's new challenge kept for a third.
+    const std::string again = dir.path() + "/again.json";
+    auto wrong = run({"--timeout", "30", "call", "--resume", kept, "--answer", "000000",
+                      "--challenge-out", again});
+    BOOST_TEST(wrong.status == 1);
+    BOOST_TEST(json::parse(wrong.out).at("result").at("code").as_string() == "CF-03002");
+    BOOST_TEST(wrong.err.starts_with("codef: the answer was not accepted"), wrong.err);
+    BOOST_TEST(mode_of(again) == 0600u);
+    auto right = run({"--timeout", "30", "call", "--resume", again, "--answer", "123456"});
+    BOOST_TEST_REQUIRE(right.status == 0, right.err);
+    const auto reply = json::parse(right.out);
+    BOOST_TEST(reply.at("result").at("code").as_string() == "CF-00000");
+    BOOST_TEST(reply.at("data").at("resContractList").as_array().size() > 0u);
+    BOOST_TEST(emu.stats().requests_by_path.at(insurance) == 3u);
+
+    // simpleAuth the same way, answered with 1 (the hint says so).
+    const std::string simple = dir.path() + "/simple.json";
+    auto asked = run(
+        {"--timeout", "30", "call", checkup, checkup_params("김철수"), "--challenge-out", simple});
+    BOOST_TEST(asked.status == 1);
+    BOOST_TEST(asked.err.find("--answer 1") != std::string::npos, asked.err);
+    auto confirmed = run({"--timeout", "30", "call", "--resume", simple, "--answer", "1"});
+    BOOST_TEST(confirmed.status == 0, confirmed.err);
+    BOOST_TEST(json::parse(confirmed.out).at("data").at("resUserName").as_string() == "김철수");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_bad_resume_file_or_two_way_option_is_status_2_naming_it, fixture) {
+    const std::string kept = dir.path() + "/challenge.json";
+    auto first = run({"--timeout", "30", "call", insurance, insurance_params(emu, "user-bad"),
+                      "--challenge-out", kept});
+    BOOST_TEST_REQUIRE(first.status == 1);
+    const json::object good = json::parse(file_text(kept)).as_object();
+    auto spoilt = [&](const std::string& name, const std::function<void(json::object&)>& change) {
+        json::object o = good;
+        change(o);
+        const std::string path = dir.path() + "/" + name;
+        std::ofstream(path) << json::serialize(o);
+        return path;
+    };
+    const std::string no_jti = spoilt("no-jti.json", [](json::object& o) { o.erase("jti"); });
+    const std::string bad_index =
+        spoilt("bad-index.json", [](json::object& o) { o["jobIndex"] = "zero"; });
+    const std::string not_json = dir.path() + "/not.json";
+    std::ofstream(not_json) << "{oops";
+    const std::string missing = dir.path() + "/missing.json";
+    const auto before = emu.stats();
+    struct bad_case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<bad_case> cases{
+        {{"call", "--resume", no_jti, "--answer", "123456"},
+         "codef: --resume: " + no_jti + ": two_way_challenge JSON: jti: missing"},
+        {{"call", "--resume", bad_index, "--answer", "123456"},
+         "codef: --resume: " + bad_index + ": two_way_challenge JSON: jobIndex: "},
+        {{"call", "--resume", not_json, "--answer", "123456"},
+         "codef: --resume: " + not_json + ": not valid JSON"},
+        {{"call", "--resume", missing, "--answer", "123456"},
+         "codef: --resume: " + missing + ": cannot be read: No such file or directory"},
+        {{"call", "--resume", kept}, "codef: call --resume: --answer CODE is needed"},
+        {{"call", "--resume", kept, insurance, "--answer", "123456"},
+         "codef: call --resume FILE takes no PATH or parameters"},
+        {{"call", insurance, "{}", "--answer="}, "codef: --answer: empty"},
+        {{"call", insurance, "{}", "--challenge-out", dir.path() + "/no/such/c.json"},
+         "codef: --challenge-out: " + dir.path() + "/no/such/c.json: " + dir.path() +
+             "/no/such: No such file or directory"},
+        {{"call", insurance, "{}", "--challenge-out", dir.path()},
+         "codef: --challenge-out: " + dir.path() + ": a directory"},
+        {{"call", "--answer", "123456"}, "codef: usage: codef call PATH"},
+    };
+    for (const auto& c : cases) {
+        auto r = run(c.args);
+        BOOST_TEST_INFO("expecting: " << c.message);
+        BOOST_TEST(r.status == 2);
+        BOOST_TEST(lines(r.err) == 1);
+        BOOST_TEST(r.err.starts_with(c.message), r.err);
+        BOOST_TEST(r.out.empty());
+    }
+    BOOST_TEST(!std::filesystem::exists(dir.path() + "/no"));
+    BOOST_TEST(emu.stats().token_requests == before.token_requests);
+    BOOST_TEST(emu.stats().api_requests == before.api_requests);
+}
+
+BOOST_FIXTURE_TEST_CASE(certificate_files_given_as_at_paths_are_sent_as_base64, fixture) {
+    const std::string der = dir.path() + "/signCert.der";
+    const std::string key = dir.path() + "/signPri.key";
+    const std::string pfx = dir.path() + "/cert.pfx";
+    std::ofstream(der, std::ios::binary) << std::string("\x30\x82\x01\x0a\x00\xff", 6) << "der";
+    std::ofstream(key, std::ios::binary) << std::string("\x30\x82\x00\x10\x00\x01", 6) << "key";
+    std::ofstream(pfx, std::ios::binary) << std::string("\x30\x82\x0a\x00\x02\x01", 6) << "pfx";
+    auto accounts = [](json::object a) {
+        a["businessType"] = "BK";
+        a["loginType"] = "0";
+        return json::serialize(json::object{{"accountList", json::array{std::move(a)}}});
+    };
+    const std::string pem = emu.public_key();
+    auto created = run({"--public-key", pem, "accounts", "create",
+                        accounts({{"organization", "0004"},
+                                  {"derFile", "@" + der},
+                                  {"keyFile", "@" + key},
+                                  {"password", "cert-pw"}})});
+    BOOST_TEST_REQUIRE(created.status == 0, created.err + created.out);
+    const auto reply = json::parse(created.out);
+    BOOST_TEST(reply.at("data").at("successList").as_array().size() == 1u);
+    const std::string cid(reply.at("data").at("connectedId").as_string());
+    BOOST_TEST(emu.password_matches(cid, "0004", "cert-pw"));
+    // A PKCS#12 file, added and then updated.
+    auto added = run({"--public-key", pem, "accounts", "add", "--connected-id", cid,
+                      accounts({{"organization", "0088"},
+                                {"certType", "pfx"},
+                                {"certFile", "@" + pfx},
+                                {"password", "pfx-pw"}})});
+    BOOST_TEST_REQUIRE(added.status == 0, added.err + added.out);
+    BOOST_TEST(emu.password_matches(cid, "0088", "pfx-pw"));
+    auto updated = run({"--public-key", pem, "accounts", "update", "--connected-id", cid,
+                        accounts({{"organization", "0088"},
+                                  {"certType", "pfx"},
+                                  {"certFile", "@" + pfx},
+                                  {"password", "pfx-pw-2"}})});
+    BOOST_TEST_REQUIRE(updated.status == 0, updated.err + updated.out);
+    BOOST_TEST(emu.password_matches(cid, "0088", "pfx-pw-2"));
+    auto listed = run({"accounts", "list", "--connected-id", cid});
+    BOOST_TEST(json::parse(listed.out).at("data").at("accountList").as_array().size() == 2u);
+
+    // A file that cannot be used: refused naming the field and the file, nothing sent.
+    const std::string big = dir.path() + "/big.pfx";
+    std::ofstream(big).close();
+    std::filesystem::resize_file(big, (std::size_t{1} << 20) + 1);
+    const std::string empty = dir.path() + "/empty.der";
+    std::ofstream(empty).close();
+    const auto before = emu.stats();
+    struct bad_case {
+        json::object account;
+        std::string message;
+    };
+    const std::vector<bad_case> cases{
+        {{{"organization", "0004"},
+          {"derFile", "@/nonexistent/x/y"},
+          {"keyFile", "@" + key},
+          {"password", "bad-pw"}},
+         "codef: accountList[0].derFile: /nonexistent/x/y: No such file or directory\n"},
+        {{{"organization", "0004"},
+          {"derFile", "@" + der},
+          {"keyFile", "@" + dir.path()},
+          {"password", "bad-pw"}},
+         "codef: accountList[0].keyFile: " + dir.path() + ": not a regular file\n"},
+        {{{"organization", "0004"},
+          {"certType", "pfx"},
+          {"certFile", "@" + big},
+          {"password", "bad-pw"}},
+         "codef: accountList[0].certFile: " + big + ": 1048577 bytes, more than 1048576\n"},
+        {{{"organization", "0004"},
+          {"derFile", "@"},
+          {"keyFile", "@" + key},
+          {"password", "bad-pw"}},
+         "codef: accountList[0].derFile: @ without a file name\n"},
+        {{{"organization", "0004"},
+          {"derFile", "@" + empty},
+          {"keyFile", "@" + key},
+          {"password", "bad-pw"}},
+         "codef: accountList[0].derFile: empty with loginType \"0\""},
+    };
+    for (const auto& c : cases) {
+        auto r = run({"--public-key", pem, "accounts", "create", accounts(c.account)});
+        BOOST_TEST_INFO("expecting: " << c.message);
+        BOOST_TEST(r.status == 2);
+        BOOST_TEST(lines(r.err) == 1);
+        BOOST_TEST(r.err.starts_with(c.message), r.err);
+        BOOST_TEST(r.err.find("bad-pw") == std::string::npos);
+        BOOST_TEST(r.out.empty());
+    }
+    // The second account's field is named as such.
+    auto account = [&](const std::string& organization, const std::string& der_file) {
+        return json::object{{"businessType", "BK"}, {"organization", organization},
+                            {"loginType", "0"},     {"derFile", "@" + der_file},
+                            {"keyFile", "@" + key}, {"password", "p"}};
+    };
+    const json::object both{
+        {"accountList",
+         json::array{account("0081", der), account("0020", dir.path() + "/gone.der")}}};
+    auto two =
+        run({"--public-key", pem, "accounts", "add", "--connected-id", cid, json::serialize(both)});
+    BOOST_TEST(two.status == 2);
+    BOOST_TEST(two.err == "codef: accountList[1].derFile: " + dir.path() +
+                              "/gone.der: No such file or directory\n");
+    BOOST_TEST(emu.stats().token_requests == before.token_requests);
+    BOOST_TEST(emu.stats().api_requests == before.api_requests);
+}
+
+// At a terminal: a pseudo-terminal is the child's stdin and stderr (its stdout a file).
+
+BOOST_FIXTURE_TEST_CASE(encrypt_at_a_terminal_asks_without_echo_and_turns_it_back_on, fixture) {
+    const std::string plaintext = "tty-secret-pw";
+    pty_child c(cli({"--public-key", emu.public_key(), "encrypt"}), dir.path());
+    BOOST_TEST(c.echoed_at_start());
+    BOOST_TEST_REQUIRE(c.expect("plaintext: "));
+    BOOST_TEST(!c.echoes()); // echo is off while it asks
+    c.type(plaintext + "\n");
+    auto r = c.wait();
+    BOOST_TEST_REQUIRE(r.status == 0, r.err);
+    BOOST_TEST(c.echoes()); // and on again
+    BOOST_TEST(r.err.find(plaintext) == std::string::npos, r.err);
+    BOOST_TEST(r.out.find(plaintext) == std::string::npos);
+    BOOST_TEST(lines(r.out) == 1);
+    codef::account a;
+    a.business_type = "BK";
+    a.organization = "0004";
+    a.id = "u-tty";
+    a.password = codef::password::encrypted(r.out.substr(0, r.out.size() - 1));
+    boost::asio::io_context ioc;
+    codef::client client(ioc.get_executor(), emu.client_config());
+    auto created = codef::test::run(ioc, client.create_accounts({a}));
+    BOOST_TEST_REQUIRE(created.has_value());
+    BOOST_TEST(emu.password_matches(created->connected_id, "0004", plaintext));
+}
+
+BOOST_FIXTURE_TEST_CASE(encrypt_at_a_terminal_turns_echo_back_on_when_interrupted, fixture) {
+    for (int sig : {SIGINT, SIGTERM}) {
+        BOOST_TEST_CONTEXT("signal " << sig) {
+            pty_child c(cli({"--public-key", emu.public_key(), "encrypt"}), dir.path());
+            BOOST_TEST(c.echoed_at_start());
+            BOOST_TEST_REQUIRE(c.expect("plaintext: "));
+            BOOST_TEST(!c.echoes());
+            c.type("half-typed");
+            c.signal(sig);
+            auto r = c.wait();
+            BOOST_TEST(r.status == 130);
+            BOOST_TEST(c.echoes());
+            BOOST_TEST(r.out.empty());
+            BOOST_TEST(r.err.find("half-typed") == std::string::npos, r.err);
+        }
+    }
+}
+
+BOOST_FIXTURE_TEST_CASE(call_at_a_terminal_shows_the_captcha_and_asks_until_the_code_is_right,
+                        fixture) {
+    const std::string tmp = dir.path() + "/tmp";
+    std::filesystem::create_directory(tmp);
+    const std::string prompt = "code (empty: a new captcha): ";
+    pty_child c(cli({"--timeout", "30", "call", insurance, insurance_params(emu, "user-tty")}),
+                dir.path(), {"TMPDIR=" + tmp});
+    BOOST_TEST_REQUIRE(c.expect(prompt));
+    BOOST_TEST(c.shown().find("CODEF asks for two-way authentication: secureNo") !=
+               std::string::npos);
+    BOOST_TEST(c.shown().find("추가 정보를 입력하세요") != std::string::npos); // extraMessage
+    BOOST_TEST(c.shown().find("reqSecureNoRefresh: 0") != std::string::npos);
+    const auto first = files_named(tmp, "codef-captcha-");
+    BOOST_TEST_REQUIRE(first.size() == 1u);
+    BOOST_TEST(first[0].ends_with(".jpg"));
+    BOOST_TEST(c.shown().find("reqSecureNo: an image (img/jpeg), in " + first[0]) !=
+               std::string::npos);
+    BOOST_TEST(mode_of(first[0]) == 0600u);
+    BOOST_TEST(file_text(first[0]).starts_with("\xff\xd8\xff")); // a JPEG
+    // An empty line asks for a new captcha; the one answered is removed.
+    c.type("\n");
+    BOOST_TEST_REQUIRE(c.expect(prompt));
+    BOOST_TEST(c.shown().find("a new captcha for two-way authentication: secureNo") !=
+               std::string::npos);
+    const auto second = files_named(tmp, "codef-captcha-");
+    BOOST_TEST_REQUIRE(second.size() == 1u);
+    BOOST_TEST(second[0] != first[0]);
+    // A wrong code: asked again; then the right one.
+    c.type("000000\n");
+    BOOST_TEST_REQUIRE(c.expect(prompt));
+    BOOST_TEST(c.shown().find("not accepted; CODEF asks again for two-way authentication") !=
+               std::string::npos);
+    c.type("123456\n");
+    auto r = c.wait();
+    BOOST_TEST_REQUIRE(r.status == 0, r.err);
+    const auto reply = json::parse(r.out);
+    BOOST_TEST(reply.at("result").at("code").as_string() == "CF-00000");
+    BOOST_TEST(reply.at("data").at("resContractList").as_array().size() > 0u);
+    BOOST_TEST(r.err.find("base64") == std::string::npos); // the image never on the terminal
+    BOOST_TEST(files_named(tmp, "codef-captcha-").empty());
+    BOOST_TEST(emu.stats().requests_by_path.at(insurance) == 4u);
+}
+
+BOOST_FIXTURE_TEST_CASE(call_at_a_terminal_exits_1_at_the_end_of_input_and_130_on_sigint, fixture) {
+    const std::string tmp = dir.path() + "/tmp";
+    std::filesystem::create_directory(tmp);
+    const std::string prompt = "code (empty: a new captcha): ";
+    {
+        pty_child c(cli({"--timeout", "30", "call", insurance, insurance_params(emu, "user-eof")}),
+                    dir.path(), {"TMPDIR=" + tmp});
+        BOOST_TEST_REQUIRE(c.expect(prompt));
+        c.type("\x04"); // Ctrl-D: the end of the input
+        auto r = c.wait();
+        BOOST_TEST(r.status == 1);
+        BOOST_TEST(json::parse(r.out).at("result").at("code").as_string() == "CF-03002");
+        BOOST_TEST(files_named(tmp, "codef-captcha-").empty());
+    }
+    {
+        pty_child c(cli({"--timeout", "30", "call", insurance, insurance_params(emu, "user-int")}),
+                    dir.path(), {"TMPDIR=" + tmp});
+        BOOST_TEST_REQUIRE(c.expect(prompt));
+        BOOST_TEST(files_named(tmp, "codef-captcha-").size() == 1u);
+        c.signal(SIGINT);
+        auto r = c.wait();
+        BOOST_TEST(r.status == 130);
+        BOOST_TEST(r.out.empty());
+        BOOST_TEST(files_named(tmp, "codef-captcha-").empty()); // removed on the way out
+    }
+    BOOST_TEST(emu.stats().requests_by_path.at(insurance) == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(simple_authentication_and_a_resumed_challenge_at_a_terminal, fixture) {
+    {
+        pty_child c(cli({"--timeout", "30", "call", checkup, checkup_params("이영희")}),
+                    dir.path());
+        BOOST_TEST_REQUIRE(c.expect("confirm in the app, then press Enter: "));
+        BOOST_TEST(c.shown().find("two-way authentication: simpleAuth") != std::string::npos);
+        c.type("\n");
+        auto r = c.wait();
+        BOOST_TEST_REQUIRE(r.status == 0, r.err);
+        BOOST_TEST(json::parse(r.out).at("data").at("resUserName").as_string() == "이영희");
+    }
+    // Kept by one process, answered at a terminal by another.
+    const std::string kept = dir.path() + "/challenge.json";
+    auto first = run({"--timeout", "30", "call", insurance, insurance_params(emu, "user-resumed"),
+                      "--challenge-out", kept});
+    BOOST_TEST_REQUIRE(first.status == 1);
+    const std::string tmp = dir.path() + "/tmp";
+    std::filesystem::create_directory(tmp);
+    pty_child c(cli({"--timeout", "30", "call", "--resume", kept}), dir.path(), {"TMPDIR=" + tmp});
+    BOOST_TEST_REQUIRE(c.expect("code (empty: a new captcha): "));
+    BOOST_TEST(files_named(tmp, "codef-captcha-").size() == 1u);
+    c.type("123456\n");
+    auto r = c.wait();
+    BOOST_TEST_REQUIRE(r.status == 0, r.err);
+    BOOST_TEST(json::parse(r.out).at("result").at("code").as_string() == "CF-00000");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,12 +3,16 @@
 // value).
 #include "cli/completion.hpp"
 #include "cli/profile.hpp"
+#include "cli/terminal.hpp"
+#include "cli/two_way.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <map>
 #include <set>
 #include <sstream>
+
+#include <unistd.h>
 
 using namespace codef::cli;
 
@@ -231,6 +235,103 @@ BOOST_AUTO_TEST_CASE(the_reader_keeps_its_first_problem_and_refuses_a_large_file
     BOOST_TEST(big.from_config(huge).empty());
     BOOST_TEST(big.problem() == "larger than 64 KiB");
     BOOST_TEST(big.problem_file() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cli_two_way)
+
+BOOST_AUTO_TEST_CASE(base64_is_decoded_with_or_without_padding_and_refused_when_broken) {
+    BOOST_TEST(base64_decoded("").value() == "");
+    BOOST_TEST(base64_decoded("Zg==").value() == "f");
+    BOOST_TEST(base64_decoded("Zm8=").value() == "fo");
+    BOOST_TEST(base64_decoded("Zm9v").value() == "foo");
+    BOOST_TEST(base64_decoded("Zm9vYg").value() == "foob"); // unpadded
+    BOOST_TEST(base64_decoded("Zm9v\nYmFy\r\n").value() == "foobar");
+    BOOST_TEST(base64_decoded("/9j/").value() == std::string("\xff\xd8\xff", 3));
+    for (const char* bad : {"Z", "Zm9vY", "Zg=", "Zg===", "Zm=v", "Zm9v!", "Zm9v-_"})
+        BOOST_TEST(!base64_decoded(bad).has_value(), bad);
+}
+
+BOOST_AUTO_TEST_CASE(a_data_url_gives_its_media_type_and_bytes) {
+    auto jpeg = data_url_of("data:img/jpeg;base64,/9j/2w==");
+    BOOST_TEST_REQUIRE(jpeg.has_value());
+    BOOST_TEST(jpeg->media_type == "img/jpeg");
+    BOOST_TEST(jpeg->bytes == std::string("\xff\xd8\xff\xdb", 4));
+    BOOST_TEST(extension_of(jpeg->media_type) == ".jpg");
+    BOOST_TEST(extension_of("image/png") == ".png");
+    BOOST_TEST(extension_of("application/x-unknown") == ".bin");
+    for (const char* not_one : {"0", "", "https://example.com/a.jpg", "data:img/jpeg,abc",
+                                "data:img/jpeg;base64,not base64!"})
+        BOOST_TEST(!data_url_of(not_one).has_value(), not_one);
+}
+
+BOOST_AUTO_TEST_CASE(server_text_loses_its_control_characters) {
+    BOOST_TEST(printable("추가 정보를 입력하세요.") == "추가 정보를 입력하세요.");
+    BOOST_TEST(printable("a\x1b[2Jb\nc\x7f") == "a?[2Jb?c?");
+}
+
+BOOST_AUTO_TEST_CASE(what_is_asked_and_the_answer_made_of_what_was_typed) {
+    BOOST_TEST(prompt_for("secureNo") == "code (empty: a new captcha): ");
+    BOOST_TEST(prompt_for("simpleAuth") == "confirm in the app, then press Enter: ");
+    BOOST_TEST(prompt_for("smsAuthNo") == "code: ");
+    // secureNo: a code, or an empty line for a new captcha.
+    auto code = answer_typed("secureNo", "123456");
+    BOOST_TEST_REQUIRE(code.has_value());
+    BOOST_TEST(code->value == "123456");
+    BOOST_TEST(!code->refresh);
+    auto refresh = answer_typed("secureNo", "");
+    BOOST_TEST_REQUIRE(refresh.has_value());
+    BOOST_TEST(refresh->refresh);
+    // simpleAuth: confirmed whatever was typed; other methods ask again after an empty line.
+    BOOST_TEST(answer_typed("simpleAuth", "").value().value == "1");
+    BOOST_TEST(answer_typed("simpleAuth", "yes").value().value == "1");
+    BOOST_TEST(!answer_typed("smsAuthNo", "").has_value());
+    BOOST_TEST(answer_typed("smsAuthNo", "987654").value().value == "987654");
+    // --answer: the code, or confirmed for simpleAuth.
+    BOOST_TEST(answer_given("secureNo", "123456").value == "123456");
+    BOOST_TEST(answer_given("simpleAuth", "anything").value == "1");
+    BOOST_TEST(answer_placeholder("simpleAuth") == "1");
+    BOOST_TEST(answer_placeholder("secureNo") == "CODE");
+}
+
+BOOST_AUTO_TEST_CASE(one_trailing_newline_is_removed) {
+    for (const auto& [in, out] :
+         std::vector<std::pair<std::string, std::string>>{{"pw\n", "pw"},
+                                                          {"pw\r\n", "pw"},
+                                                          {"pw\n\n", "pw\n"},
+                                                          {"pw", "pw"},
+                                                          {"a\nb\n", "a\nb"},
+                                                          {"\n", ""},
+                                                          {"pw\r", "pw\r"}}) {
+        std::string s = in;
+        drop_one_newline(s);
+        BOOST_TEST(s == out);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_line_is_read_up_to_its_newline_and_bounded) {
+    int fds[2];
+    BOOST_TEST_REQUIRE(::pipe(fds) == 0);
+    const std::string input = "first\r\nsecond\n" + std::string(20, 'x') + "\nlast";
+    BOOST_TEST_REQUIRE(::write(fds[1], input.data(), input.size()) ==
+                       static_cast<ssize_t>(input.size()));
+    ::close(fds[1]);
+    auto first = read_line(fds[0], 10);
+    BOOST_TEST(first.text == "first"); // the "\r" too is gone
+    BOOST_TEST(!first.eof);
+    BOOST_TEST(read_line(fds[0], 10).text == "second");
+    auto long_one = read_line(fds[0], 10);
+    BOOST_TEST(long_one.too_long);
+    BOOST_TEST(long_one.text == std::string(10, 'x'));
+    auto last = read_line(fds[0], 10);
+    BOOST_TEST(last.text == "last"); // the input ended without a newline
+    BOOST_TEST(!last.eof);
+    BOOST_TEST(read_line(fds[0], 10).eof);
+    {
+        no_echo nothing(fds[0]); // not a terminal: nothing to turn off, nothing to restore
+    }
+    ::close(fds[0]);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

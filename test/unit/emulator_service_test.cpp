@@ -648,6 +648,87 @@ BOOST_AUTO_TEST_CASE(the_health_checkup_asks_for_simple_authentication) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(multiple_requests_share_one_authentication_by_their_id) {
+    const std::string path = "/v1/kr/public/pp/nhis-health-checkup/result";
+    std::vector<std::string> woken;
+    svc.on_two_way_done([&](const std::string& id) { woken.push_back(id); });
+    const auto with_id = [](const char* id) {
+        json::object p = checkup_params();
+        p["id"] = id;
+        return p;
+    };
+    const auto handle = [&](const json::object& p, bool resumed) {
+        return svc.handle({"POST", path, "Bearer " + token(),
+                           detail::percent_encode(json::serialize(p)), resumed});
+    };
+    // A: the challenge. B, with A's id while it is pending: told to wait for it, nothing sent.
+    const auto a = raw(path, with_id("user-1"));
+    check_challenge(a, "simpleAuth");
+    BOOST_TEST(svc.two_way_pending("user-1"));
+    const auto b = handle(with_id("user-1"), false);
+    BOOST_TEST(b.wait_for == "user-1");
+    BOOST_TEST(b.body.empty());
+    BOOST_TEST(b.wait_limit.count() > 150'000);
+    BOOST_TEST(b.wait_limit.count() <= 160'020);
+    // Another end user is not held by it.
+    check_challenge(raw(path, with_id("user-2")), "simpleAuth");
+    BOOST_TEST(woken.empty());
+    // A answered: the waiters are woken, and B, served again, gets its data.
+    const auto done = raw(path, follow_up(with_id("user-1"), a, {{"simpleAuth", "1"}}));
+    BOOST_TEST(done.at("result").at("code").as_string() == "CF-00000");
+    BOOST_TEST(woken == std::vector<std::string>{"user-1"});
+    BOOST_TEST(!svc.two_way_pending("user-1"));
+    const auto resumed = handle(with_id("user-1"), true);
+    BOOST_TEST(resumed.wait_for.empty());
+    const auto data = detail::parse_api_reply(resumed.body).value();
+    BOOST_TEST(data.code == "CF-00000");
+    BOOST_TEST(data.data.at("resUserName").as_string() == "홍길동");
+    // C, after A's authentication, within its timeout: answered at once.
+    const auto c = raw(path, with_id("user-1"));
+    BOOST_TEST(c.at("result").at("code").as_string() == "CF-00000");
+    const auto stats = svc.stats();
+    BOOST_TEST(stats.two_way_waits == 1u);
+    // The resumed call is the same request: counted once.
+    BOOST_TEST(stats.requests_by_path.at(path) == 5u);
+
+    // An authentication that fails: the waiter learns how; a new call starts another.
+    const auto d = raw(path, with_id("user-3"));
+    BOOST_TEST(handle(with_id("user-3"), false).wait_for == "user-3");
+    auto last = d;
+    for (int i = 0; i < 3; ++i)
+        last = raw(path, follow_up(with_id("user-3"), last, {{"simpleAuth", "0"}}));
+    BOOST_TEST(last.at("result").at("code").as_string() == "CF-12872");
+    BOOST_TEST((woken == std::vector<std::string>{"user-1", "user-3"}));
+    const auto failed = detail::parse_api_reply(handle(with_id("user-3"), true).body).value();
+    BOOST_TEST(failed.code == "CF-12872");
+    check_challenge(raw(path, with_id("user-3")), "simpleAuth");
+}
+
+BOOST_AUTO_TEST_CASE(a_multiple_request_waits_no_longer_than_the_challenge_lives) {
+    emulator_options o = opts;
+    o.two_way_timeout = std::chrono::milliseconds(1500);
+    service other{o, key, key};
+    const std::string path = "/v1/kr/public/pp/nhis-health-checkup/result";
+    const auto tok = [&] {
+        auto rep = other.handle({"POST", "/oauth/token",
+                                 basic(sandbox_client_id, sandbox_client_secret),
+                                 "grant_type=client_credentials&scope=read"});
+        return "Bearer " + std::string(json::parse(rep.body).at("access_token").as_string());
+    }();
+    json::object p = checkup_params();
+    p["id"] = "user-1";
+    const std::string body = detail::percent_encode(json::serialize(p));
+    BOOST_TEST(other.handle({"POST", path, tok, body}).wait_for.empty()); // the challenge
+    const auto b = other.handle({"POST", path, tok, body});
+    BOOST_TEST(b.wait_for == "user-1");
+    BOOST_TEST(b.wait_limit.count() <= 1520);
+    // Woken while the challenge is pending (the server stopping): an error, never a hang.
+    const auto early =
+        detail::parse_api_reply(other.handle({"POST", path, tok, body, true}).body).value();
+    BOOST_TEST(early.code == "CF-00007");
+    BOOST_TEST(early.extra_message == "id: the shared two-way authentication is still pending");
+}
+
 BOOST_AUTO_TEST_CASE(a_two_way_job_answers_on_its_own_path_only) {
     const std::string insurance = "/v1/kr/insurance/0001/credit4u/contract-info";
     const std::string checkup = "/v1/kr/public/pp/nhis-health-checkup/result";

@@ -1,0 +1,117 @@
+// Two-way authentication at the command line: what a challenge's extraInfo holds (a captcha as a
+// data URL), what to ask, and the answer made of what was typed or given with --answer.
+#pragma once
+
+#include <codef/two_way.hpp>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace codef::cli {
+
+// Standard base64 (RFC 4648, with or without padding; spaces and line breaks ignored); nothing
+// when it is not.
+inline std::optional<std::string> base64_decoded(std::string_view text) {
+    static constexpr std::array<std::int8_t, 256> values = [] {
+        std::array<std::int8_t, 256> v{};
+        v.fill(-1);
+        constexpr std::string_view alphabet =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (std::size_t i = 0; i < alphabet.size(); ++i)
+            v[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+        return v;
+    }();
+    std::string out;
+    std::uint32_t bits = 0;
+    int count = 0;     // bits held
+    int padding = 0;   // '=' seen
+    std::size_t n = 0; // base64 characters seen
+    for (const char c : text) {
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+        if (c == '=') {
+            ++padding;
+            continue;
+        }
+        const auto v = values[static_cast<unsigned char>(c)];
+        if (v < 0 || padding > 0) return std::nullopt; // not base64, or data after the padding
+        bits = (bits << 6) | static_cast<std::uint32_t>(v);
+        count += 6;
+        ++n;
+        if (count >= 8) {
+            count -= 8;
+            out += static_cast<char>((bits >> count) & 0xffu);
+        }
+    }
+    if (n % 4 == 1 || padding > 2 || (padding > 0 && (n + padding) % 4 != 0)) return std::nullopt;
+    return out;
+}
+
+// A data URL's media type and bytes ("data:img/jpeg;base64,..."); nothing when the value is not
+// a base64 data URL.
+struct data_url {
+    std::string media_type;
+    std::string bytes;
+};
+
+inline std::optional<data_url> data_url_of(std::string_view v) {
+    constexpr std::string_view scheme = "data:";
+    constexpr std::string_view marker = ";base64,";
+    if (v.size() < scheme.size() || v.substr(0, scheme.size()) != scheme) return std::nullopt;
+    const auto at = v.find(marker);
+    if (at == std::string_view::npos) return std::nullopt;
+    auto bytes = base64_decoded(v.substr(at + marker.size()));
+    if (!bytes) return std::nullopt;
+    return data_url{std::string(v.substr(scheme.size(), at - scheme.size())), std::move(*bytes)};
+}
+
+// The file name extension for a media type (CODEF says img/jpeg for its captchas).
+inline std::string extension_of(std::string_view media_type) {
+    if (media_type == "img/jpeg" || media_type == "image/jpeg" || media_type == "img/jpg" ||
+        media_type == "image/jpg")
+        return ".jpg";
+    if (media_type == "image/png" || media_type == "img/png") return ".png";
+    if (media_type == "image/gif" || media_type == "img/gif") return ".gif";
+    return ".bin";
+}
+
+// Text from the server, fit for a terminal: control characters (an escape sequence) become '?'.
+inline std::string printable(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return out;
+}
+
+// What the terminal asks for an answer to a method.
+inline std::string prompt_for(std::string_view method) {
+    if (method == "secureNo") return "code (empty: a new captcha): ";
+    if (method == "simpleAuth") return "confirm in the app, then press Enter: ";
+    return "code: ";
+}
+
+// The answer a typed line makes: simpleAuth confirmed whatever was typed, a new captcha for an
+// empty secureNo line; nothing for another empty line (ask again).
+inline std::optional<two_way_answer> answer_typed(std::string_view method, std::string_view line) {
+    if (method == "simpleAuth") return two_way_answer::confirmed();
+    if (line.empty()) {
+        if (method == "secureNo") return two_way_answer::new_captcha();
+        return std::nullopt;
+    }
+    return two_way_answer::code(std::string(line));
+}
+
+// What --answer takes for a method, in a hint: 1 for simpleAuth, else the code.
+inline std::string answer_placeholder(std::string_view method) {
+    return method == "simpleAuth" ? "1" : "CODE";
+}
+
+// The answer --answer VALUE makes: simpleAuth confirmed whatever the value (1, by the help).
+inline two_way_answer answer_given(std::string_view method, std::string value) {
+    if (method == "simpleAuth") return two_way_answer::confirmed();
+    return two_way_answer::code(std::move(value));
+}
+
+} // namespace codef::cli
