@@ -13,12 +13,14 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <optional>
 
@@ -45,6 +47,9 @@ struct multiple_state {
 
     std::mutex mutex;
     std::vector<std::optional<result<response>>> arrived;
+    // Set when nobody gathers any more (the multiple_call dropped, the wait cancelled): the
+    // requests not yet sent are not sent.
+    std::atomic<bool> abandoned{false};
     asio::experimental::concurrent_channel<void(boost::system::error_code)> ready;
 };
 
@@ -54,6 +59,7 @@ namespace {
 
 constexpr auto two_way_timeout = std::chrono::seconds(160); // CODEF's, twoWayInfo.twoWayTimeout
 constexpr auto max_stagger = std::chrono::seconds(10);
+constexpr auto max_timeout = std::chrono::hours(24);
 
 failure bad(std::string what) {
     return make_failure(client_errc::invalid_argument, std::move(what));
@@ -85,6 +91,10 @@ asio::awaitable<void> one_request(std::shared_ptr<detail::client_impl> impl,
         if (delay.count() > 0) {
             asio::steady_timer wait(co_await asio::this_coro::executor, delay);
             co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        if (state->abandoned.load()) {
+            state->deliver(i, make_failure(client_errc::shut_down, "abandoned before it was sent"));
+            co_return;
         }
         r = co_await impl->call(std::move(path), std::move(params), opts, false, {});
     } catch (const std::bad_alloc&) {
@@ -139,8 +149,9 @@ struct multiple_access {
                 co_return;
             auto [ec] = co_await state->ready.async_receive(asio::as_tuple(asio::use_awaitable));
             if (ec) {
-                // The caller gave up (cancellation): the requests still waiting end on their own,
-                // unseen.
+                // The caller gave up (cancellation): those not yet sent are not; those in flight
+                // end on their own, unseen.
+                state->abandoned = true;
                 for (std::size_t i = 0; i < m.slots_.size(); ++i)
                     if (m.slots_[i] == multiple_call::slot::pending)
                         file(m, i, make_failure(ec, "the wait for this request was cancelled"));
@@ -175,9 +186,23 @@ struct multiple_access {
 } // namespace detail
 
 multiple_call::multiple_call() = default;
-multiple_call::~multiple_call() = default;
+multiple_call::~multiple_call() {
+    if (state_) state_->abandoned = true;
+}
 multiple_call::multiple_call(multiple_call&&) noexcept = default;
-multiple_call& multiple_call::operator=(multiple_call&&) noexcept = default;
+multiple_call& multiple_call::operator=(multiple_call&& other) noexcept {
+    if (this != &other) {
+        if (state_ && state_ != other.state_) state_->abandoned = true;
+        state_ = std::move(other.state_);
+        path_ = std::move(other.path_);
+        id_ = std::move(other.id_);
+        params_ = std::move(other.params_);
+        slots_ = std::move(other.slots_);
+        challenges_ = std::move(other.challenges_);
+        results_ = std::move(other.results_);
+    }
+    return *this;
+}
 
 const two_way_challenge* multiple_call::challenge() const noexcept {
     for (std::size_t i = 0; i < slots_.size(); ++i)
@@ -195,14 +220,20 @@ std::size_t multiple_call::challenged() const noexcept {
 
 namespace codef {
 
-asio::awaitable<result<multiple_call>>
-client::multiple_products(std::string path, std::vector<json::object> params,
-                          multiple_options opts) {
+asio::awaitable<result<multiple_call>> client::multiple_products(std::string path,
+                                                                 std::vector<json::object> params,
+                                                                 multiple_options opts) {
     if (params.empty()) co_return bad("params: no requests");
     if (opts.stagger.count() < 0 || opts.stagger > max_stagger)
         co_return bad("multiple_options::stagger: must be 0 to 10 s");
-    if (opts.timeout && opts.timeout->count() <= 0)
-        co_return bad("multiple_options::timeout: must be positive");
+    if (opts.timeout && (opts.timeout->count() <= 0 || *opts.timeout > max_timeout))
+        co_return bad("multiple_options::timeout: must be positive and at most 24 h");
+    // The requests after the first hold a connection each while they wait for the answer, which
+    // needs one more.
+    if (const auto most = impl_->cfg().max_connections; params.size() >= most)
+        co_return bad("params: " + std::to_string(params.size()) +
+                      " requests; at most config::max_connections - 1 (" +
+                      std::to_string(most - 1) + "): the follow-up needs a connection of its own");
     if (auto ok = detail::check_path(path); !ok) co_return ok.get_failure();
     std::string id = opts.id;
     if (id.empty())
@@ -233,10 +264,10 @@ client::multiple_products(std::string path, std::vector<json::object> params,
         cfg.call_timeout + std::chrono::duration_cast<std::chrono::milliseconds>(two_way_timeout));
     auto state = std::make_shared<detail::multiple_state>(impl->get_executor(), params.size());
     for (std::size_t i = 0; i < params.size(); ++i)
-        asio::co_spawn(impl->get_executor(),
-                       one_request(impl, state, i, opts.stagger * static_cast<int>(i), path,
-                                   params[i], each),
-                       asio::detached);
+        asio::co_spawn(
+            asio::make_strand(impl->get_executor()),
+            one_request(impl, state, i, opts.stagger * static_cast<int>(i), path, params[i], each),
+            asio::detached);
     multiple_call m = detail::multiple_access::make(std::move(state), std::move(path),
                                                     std::move(id), std::move(params));
     co_await detail::multiple_access::settle(m);

@@ -6,10 +6,10 @@
 #include <codef/accounts.hpp>
 #include <codef/config.hpp>
 #include <codef/error.hpp>
+#include <codef/multiple.hpp>
 #include <codef/products.hpp>
 #include <codef/response.hpp>
 #include <codef/token_store.hpp>
-#include <codef/multiple.hpp>
 #include <codef/two_way.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -159,9 +159,11 @@ public:
     /// token is fetched first, so that the gap is the server's). Completes when a request is
     /// challenged (answer it with continue_two_way: the others are answered once it is done) or
     /// when every request has ended.
-    /// @return The requests, or client_errc::invalid_argument (params empty, a plain call's
-    ///         guard, an `id` in params other than the shared one, a bad stagger; the message
-    ///         names the element and the key), or the token's failure. Nothing is sent on error.
+    /// @return The requests, or client_errc::invalid_argument (params empty or not fewer than
+    ///         config::max_connections, since each waiting request holds a connection and the
+    ///         follow-up needs one more; a plain call's guard; an `id` in params other than the
+    ///         shared one; a bad stagger or timeout: the message names the element and the key),
+    ///         or the token's failure. Nothing is sent on error.
     boost::asio::awaitable<result<multiple_call>>
     multiple_products(std::string path, std::vector<boost::json::object> params,
                       multiple_options opts = {});

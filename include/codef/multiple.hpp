@@ -44,8 +44,8 @@ struct multiple_options {
 /// results() holds what each got.
 ///
 /// Unlike a two_way_challenge, this object holds requests in flight: it cannot be kept as JSON
-/// and continued in another process. Dropped while requests are in flight, those end on their own
-/// (at their timeout at the latest) and their results are discarded.
+/// and continued in another process. Dropped while requests are in flight, those not yet sent are
+/// not sent, and those sent end on their own (at their timeout at the latest), unseen.
 class multiple_call {
 public:
     multiple_call();                                         ///< no requests

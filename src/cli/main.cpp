@@ -284,11 +284,11 @@ struct captcha_files {
     }
 };
 
-// bytes in a new file (mode 0600) in $TMPDIR, else the current directory: its path, or empty
+// bytes in a new file (mode 0600) in $TMPDIR, else /tmp: its path, or empty
 // with why set.
 std::string new_image_file(const codef::cli::data_url& image, std::string& why) {
     std::string dir = env("TMPDIR");
-    if (dir.empty()) dir = ".";
+    if (dir.empty()) dir = "/tmp";
     const std::string ext = codef::cli::extension_of(image.media_type);
     std::string name = dir + "/codef-captcha-XXXXXX" + ext;
     const int fd = ::mkstemps(name.data(), static_cast<int>(ext.size())); // mode 0600
@@ -1238,7 +1238,7 @@ When CODEF asks for two-way authentication (CF-03002): with --answer CODE the fo
 with that code (simpleAuth: --answer 1, once confirmed in the app); a reply that asks again (a
 wrong code) is printed and the exit status is 1. Without --answer, on a terminal (stdin and
 stderr), the method, CODEF's message and extraInfo are shown (a captcha image is written to a
-new file, mode 0600, in $TMPDIR or else the current directory, its path shown, removed once
+new file, mode 0600, in $TMPDIR (else /tmp), its path shown, removed once
 answered) and the code is asked for, again until CODEF answers otherwise; the end of the input
 exits 1 with the challenge printed. Otherwise the challenge is printed (exit 1); --challenge-out
 FILE keeps it (mode 0600), and codef call --resume FILE --answer CODE answers it later, from

@@ -77,11 +77,42 @@ inline std::string extension_of(std::string_view media_type) {
     return ".bin";
 }
 
-// Text from the server, fit for a terminal: control characters (an escape sequence) become '?'.
+// Text from the server, fit for a terminal: control characters, C0 and C1 (U+0080 to U+009F,
+// which some terminals take as an escape sequence), and bytes that are not well-formed UTF-8
+// (a raw 0x9b is an 8-bit CSI) each become '?'. Korean text passes.
 inline std::string printable(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    std::string out;
+    out.reserve(s.size());
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    for (std::size_t i = 0; i < s.size();) {
+        const unsigned char c = byte(i);
+        if (c < 0x80) {
+            out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        // The length of a well-formed sequence, and the range of its second byte (no overlong
+        // form, no surrogate, nothing past U+10FFFF).
+        std::size_t n = 0;
+        unsigned char lo = 0x80, hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 2;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+        bool ok = n > 0 && i + n <= s.size() && byte(i + 1) >= lo && byte(i + 1) <= hi;
+        for (std::size_t k = 2; ok && k < n; ++k)
+            ok = byte(i + k) >= 0x80 && byte(i + k) <= 0xbf;
+        if (ok && n == 2 && c == 0xc2 && byte(i + 1) <= 0x9f) ok = false; // C1
+        if (!ok) {
+            out += '?';
+            ++i;
+            continue;
+        }
+        out.append(s.substr(i, n));
+        i += n;
+    }
     return out;
 }
 

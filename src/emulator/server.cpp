@@ -102,6 +102,7 @@ void server::stop() {
     if (stopped_) return;
     stopped_ = true;
     release_all();
+    wake_all_two_way();
     ioc_.stop();
     for (auto& t : threads_)
         t.join();
@@ -118,6 +119,10 @@ void server::release_all() {
     for (auto& t : held_)
         asio::post(t->get_executor(), [t] { t->cancel(); });
     held_.clear();
+}
+
+void server::wake_all_two_way() {
+    std::lock_guard lock(held_mutex_);
     for (auto& [id, timers] : waiting_)
         for (auto& t : timers)
             asio::post(t->get_executor(), [t] { t->cancel(); });
@@ -208,7 +213,9 @@ asio::awaitable<void> server::session(tcp::socket socket, bool oauth) {
             // A multiple request's call: answered once the shared authentication ends.
             co_await wait_for_two_way(rep.wait_for, rep.wait_limit);
             in.resumed = true;
+            const auto fault = rep.fault_kind; // taken on the first pass: carried out now
             rep = service_->handle(in);
+            if (rep.fault_kind == reply::fault::none) rep.fault_kind = fault;
             tcp_layer.expires_after(std::chrono::minutes(2));
         }
         if (rep.hold) co_await wait_for_release();

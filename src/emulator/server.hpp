@@ -44,6 +44,7 @@ private:
     // passes).
     boost::asio::awaitable<void> wait_for_two_way(std::string id, std::chrono::milliseconds limit);
     void wake_two_way(const std::string& id);
+    void wake_all_two_way(); // stopping
 
     emulator_options opts_;
     std::unique_ptr<service> service_;

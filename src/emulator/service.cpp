@@ -663,8 +663,7 @@ api_result service::account_change(std::string_view path, json::object& params) 
     return r;
 }
 
-api_result service::product(const product_spec& spec, const json::object& params,
-                            bool resumed) {
+api_result service::product(const product_spec& spec, const json::object& params, bool resumed) {
     for (auto name : spec.required)
         if (!params.contains(name) ||
             (params.at(name).is_string() && params.at(name).get_string().empty()))
@@ -816,9 +815,9 @@ std::optional<api_result> service::two_way(const emulator_two_way_product& produ
     std::erase_if(two_way_jobs_, [&](const auto& j) {
         return now - j.second.started > opts_.two_way_timeout + std::chrono::minutes(10);
     });
-    std::erase_if(shared_ids_, [&](const auto& s) {
-        return now > s.second.until + std::chrono::minutes(10);
-    });
+    std::erase_if(shared_ids_,
+                  [&](const auto& s) { return now > s.second.until + std::chrono::minutes(10); });
+    std::erase_if(job_of_id_, [&](const auto& j) { return !two_way_jobs_.contains(j.second); });
     const auto* flag = params.if_contains("is2Way");
     if (!flag || !flag->is_bool() || !flag->get_bool()) {
         const std::string id = str(params, "id");
@@ -847,8 +846,9 @@ std::optional<api_result> service::two_way(const emulator_two_way_product& produ
                               "twoWayInfo: no such two-way job");
     two_way_job& job = it->second;
     if (now - job.started > opts_.two_way_timeout) {
-        const api_result expired = business_error(invalid_code, "추가 인증 입력 시간이 초과되었습니다.",
-                                                  "id: the shared two-way authentication expired");
+        const api_result expired =
+            business_error(invalid_code, "추가 인증 입력 시간이 초과되었습니다.",
+                           "id: the shared two-way authentication expired");
         end_shared(job, now, &expired);
         two_way_jobs_.erase(it);
         return business_error(invalid_code, "추가 인증 입력 시간이 초과되었습니다.",

@@ -440,6 +440,15 @@ BOOST_FIXTURE_TEST_CASE(bad_multiple_requests_are_refused_before_sending, fixtur
     BOOST_TEST(refused({first}, slow) == "multiple_options::stagger: must be 0 to 10 s");
     auto bad_path = run(c.multiple_products("no-slash", {first}));
     BOOST_TEST(bad_path.diag().detail == "path: must start with '/'");
+    // Each waiting request holds a connection, and the follow-up needs one more.
+    config small = emu.client_config();
+    small.max_connections = 2;
+    client two(ioc.get_executor(), small);
+    auto too_many =
+        run(two.multiple_products(checkup, {checkup_params("2019"), checkup_params("2020")}));
+    BOOST_TEST(too_many.diag().detail ==
+               "params: 2 requests; at most config::max_connections - 1 (1): the follow-up needs a "
+               "connection of its own");
     BOOST_TEST(emu.stats().api_requests == 0u);
     BOOST_TEST(emu.stats().token_requests == 0u);
 }

@@ -269,6 +269,16 @@ BOOST_AUTO_TEST_CASE(a_data_url_gives_its_media_type_and_bytes) {
 BOOST_AUTO_TEST_CASE(server_text_loses_its_control_characters) {
     BOOST_TEST(printable("추가 정보를 입력하세요.") == "추가 정보를 입력하세요.");
     BOOST_TEST(printable("a\x1b[2Jb\nc\x7f") == "a?[2Jb?c?");
+    // C1 controls (an 8-bit CSI), raw or as UTF-8, and bytes that are not UTF-8.
+    BOOST_TEST(printable("a\xc2\x9b"
+                         "2Jb") == "a?"
+                                   "?2Jb");
+    BOOST_TEST(printable("a\x9b"
+                         "2J") == "a?2J");
+    BOOST_TEST(printable("\xe0\x82\x9b") == "???"); // an overlong form of U+009B
+    BOOST_TEST(printable("\xed\xa0\x80") == "???"); // a surrogate
+    BOOST_TEST(printable("\xea\xb0") == "??");      // cut short
+    BOOST_TEST(printable("\xc2\xa0\xf0\x9f\x98\x80") == "\xc2\xa0\xf0\x9f\x98\x80");
 }
 
 BOOST_AUTO_TEST_CASE(what_is_asked_and_the_answer_made_of_what_was_typed) {
