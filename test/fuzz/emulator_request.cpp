@@ -155,7 +155,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             authorization = *bearer;
         }
-        const reply rep = svc.handle({method, target, authorization, body});
+        reply rep = svc.handle({method, target, authorization, body, false});
+        if (!rep.wait_for.empty()) {
+            // A multiple request's call, told to wait for another's two-way authentication: the
+            // server answers it by handling it again (here at once: still pending, an error).
+            CODEF_FUZZ_CHECK(rep.body.empty() && rep.wait_limit.count() > 0);
+            rep = svc.handle({method, target, authorization, body, true});
+            CODEF_FUZZ_CHECK(rep.wait_for.empty());
+        }
         if (!faults_set) check_reply(target, rep);
         if (target.starts_with("/_emulator/faults") && rep.status == 200) faults_set = true;
     }
