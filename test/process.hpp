@@ -27,6 +27,28 @@ struct process_result {
     std::string out, err;
 };
 
+// Starts args[0] with args, this process's environment plus env, and the file actions fa:
+// its pid (the test fails when it cannot start).
+inline pid_t spawn_child(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                         const posix_spawn_file_actions_t& fa) {
+    std::vector<char*> argv;
+    for (const auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::vector<std::string> envs;
+    for (char** e = environ; *e; ++e)
+        envs.emplace_back(*e);
+    envs.insert(envs.end(), env.begin(), env.end());
+    std::vector<char*> envp;
+    for (auto& e : envs)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
+    BOOST_TEST_REQUIRE(rc == 0, "cannot start " << args[0]);
+    return pid;
+}
+
 // A child whose stdout and stderr go to files in dir. Killed by its PID when it outlives the
 // test's patience.
 class child {
@@ -42,22 +64,8 @@ public:
         posix_spawn_file_actions_addopen(&fa, 0, in.c_str(), O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        std::vector<char*> argv;
-        for (const auto& a : args)
-            argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        std::vector<std::string> envs;
-        for (char** e = environ; *e; ++e)
-            envs.emplace_back(*e);
-        for (const auto& e : env)
-            envs.push_back(e);
-        std::vector<char*> envp;
-        for (auto& e : envs)
-            envp.push_back(e.data());
-        envp.push_back(nullptr);
-        const int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data());
+        pid_ = spawn_child(args, env, fa);
         posix_spawn_file_actions_destroy(&fa);
-        BOOST_TEST_REQUIRE(rc == 0, "cannot start " << args[0]);
     }
     ~child() {
         if (pid_ > 0) {

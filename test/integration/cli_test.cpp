@@ -227,21 +227,8 @@ public:
         posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         posix_spawn_file_actions_adddup2(&fa, slave_, 2);
         echoed_at_start_ = echoes();
-        std::vector<char*> argv;
-        for (const auto& a : args)
-            argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        std::vector<std::string> envs;
-        for (char** e = environ; *e; ++e)
-            envs.emplace_back(*e);
-        envs.insert(envs.end(), env.begin(), env.end());
-        std::vector<char*> envp;
-        for (auto& e : envs)
-            envp.push_back(e.data());
-        envp.push_back(nullptr);
-        const int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data());
+        pid_ = codef::test::spawn_child(args, env, fa);
         posix_spawn_file_actions_destroy(&fa);
-        BOOST_TEST_REQUIRE(rc == 0, "cannot start " << args[0]);
     }
     ~pty_child() {
         if (pid_ > 0) {
