@@ -243,6 +243,7 @@ struct call_args {
     std::string path;
     json::object params;
     std::optional<codef::two_way_challenge> resumed; // --resume FILE
+    std::string resume_file;                         // its FILE
     std::optional<std::string> answer;               // --answer VALUE
     std::string challenge_out;                       // --challenge-out FILE
     bool interactive = false;                        // ask at the terminal
@@ -456,13 +457,16 @@ asio::awaitable<int> call(codef::client& c, call_args a) {
             (a.answer ? "the answer was not accepted: CODEF asks again for " : "CODEF asks for ") +
             std::string("two-way authentication (") + codef::cli::printable(ch->method) + ")";
         const std::string placeholder = codef::cli::answer_placeholder(ch->method);
-        if (!a.challenge_out.empty()) {
-            if (auto problem = write_challenge(a.challenge_out, *ch); !problem.empty()) {
+        // Kept where asked, else in place of the challenge it follows (--resume): a rerun of the
+        // same command then answers the newest one.
+        const std::string keep = a.challenge_out.empty() ? a.resume_file : a.challenge_out;
+        if (!keep.empty()) {
+            if (auto problem = write_challenge(keep, *ch); !problem.empty()) {
                 std::cerr << "codef: " << problem << "\n";
                 co_return exit_usage;
             }
-            std::cerr << "codef: " << asked << ", kept in " << a.challenge_out
-                      << ": answer it with codef call --resume " << a.challenge_out << " --answer "
+            std::cerr << "codef: " << asked << ", kept in " << keep
+                      << ": answer it with codef call --resume " << keep << " --answer "
                       << placeholder << "\n";
         } else if (!a.interactive) {
             std::cerr << "codef: " << asked
@@ -472,6 +476,8 @@ asio::awaitable<int> call(codef::client& c, call_args a) {
         }
         co_return status;
     }
+    // The kept challenge is answered: a rerun would send its follow-up again.
+    if (!a.resume_file.empty()) ::unlink(a.resume_file.c_str());
     co_return print_reply(std::get<codef::response>(*r));
 }
 
@@ -1242,7 +1248,8 @@ new file, mode 0600, in $TMPDIR (else /tmp), its path shown, removed once
 answered) and the code is asked for, again until CODEF answers otherwise; the end of the input
 exits 1 with the challenge printed. Otherwise the challenge is printed (exit 1); --challenge-out
 FILE keeps it (mode 0600), and codef call --resume FILE --answer CODE answers it later, from
-another process (a web backend's second request).)",
+another process (a web backend's second request): answered, FILE is removed (a rerun cannot send
+the follow-up twice); asked again, the new challenge replaces it (or goes to --challenge-out).)",
         std::string("examples:\n  $ codef call /v1/kr/bank/p/account/account-list "
                     "'{\"connectedId\":\"...\",\"organization\":\"0004\"}'\n"
                     "  $ codef call /v1/kr/insurance/0001/credit4u/contract-info @p.json "
@@ -1476,6 +1483,7 @@ int run(int argc, char** argv) {
                 throw usage_error{
                     "call --resume FILE takes no PATH or parameters (FILE holds them)"};
             ca.resumed = read_challenge(cl.resume);
+            ca.resume_file = cl.resume;
         } else if (!given("PATH")) {
             throw usage_error{line.help->usage_line(&sub)};
         }

@@ -1291,12 +1291,21 @@ BOOST_FIXTURE_TEST_CASE(a_challenge_kept_with_challenge_out_is_answered_by_anoth
     BOOST_TEST(json::parse(wrong.out).at("result").at("code").as_string() == "CF-03002");
     BOOST_TEST(wrong.err.starts_with("codef: the answer was not accepted"), wrong.err);
     BOOST_TEST(mode_of(again) == 0600u);
+    // Wrong again, with no --challenge-out: the new challenge replaces the one answered.
+    const std::string before = file_text(again);
+    auto wrong_again = run({"--timeout", "30", "call", "--resume", again, "--answer", "000000"});
+    BOOST_TEST(wrong_again.status == 1);
+    BOOST_TEST(wrong_again.err.find("kept in " + again) != std::string::npos, wrong_again.err);
+    BOOST_TEST(file_text(again) != before);
+    BOOST_TEST(mode_of(again) == 0600u);
     auto right = run({"--timeout", "30", "call", "--resume", again, "--answer", "123456"});
     BOOST_TEST_REQUIRE(right.status == 0, right.err);
     const auto reply = json::parse(right.out);
     BOOST_TEST(reply.at("result").at("code").as_string() == "CF-00000");
     BOOST_TEST(reply.at("data").at("resContractList").as_array().size() > 0u);
-    BOOST_TEST(emu.stats().requests_by_path.at(insurance) == 3u);
+    BOOST_TEST(emu.stats().requests_by_path.at(insurance) == 4u);
+    // Answered: the file is gone, so that a rerun cannot send the follow-up again.
+    BOOST_TEST(!std::filesystem::exists(again));
 
     // simpleAuth the same way, answered with 1 (the hint says so).
     const std::string simple = dir.path() + "/simple.json";
