@@ -2,10 +2,10 @@
 // data URL), what to ask, and the answer made of what was typed or given with --answer.
 #pragma once
 
+#include "detail/encoding.hpp"
+
 #include <codef/two_way.hpp>
 
-#include <array>
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,40 +13,14 @@
 namespace codef::cli {
 
 // Standard base64 (RFC 4648, with or without padding; spaces and line breaks ignored); nothing
-// when it is not.
+// when it is not. Padding, when there is some, must complete the last group.
 inline std::optional<std::string> base64_decoded(std::string_view text) {
-    static constexpr std::array<std::int8_t, 256> values = [] {
-        std::array<std::int8_t, 256> v{};
-        v.fill(-1);
-        constexpr std::string_view alphabet =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        for (std::size_t i = 0; i < alphabet.size(); ++i)
-            v[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
-        return v;
-    }();
-    std::string out;
-    std::uint32_t bits = 0;
-    int count = 0;     // bits held
-    int padding = 0;   // '=' seen
-    std::size_t n = 0; // base64 characters seen
-    for (const char c : text) {
-        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-        if (c == '=') {
-            ++padding;
-            continue;
-        }
-        const auto v = values[static_cast<unsigned char>(c)];
-        if (v < 0 || padding > 0) return std::nullopt; // not base64, or data after the padding
-        bits = (bits << 6) | static_cast<std::uint32_t>(v);
-        count += 6;
-        ++n;
-        if (count >= 8) {
-            count -= 8;
-            out += static_cast<char>((bits >> count) & 0xffu);
-        }
-    }
-    if (n % 4 == 1 || padding > 2 || (padding > 0 && (n + padding) % 4 != 0)) return std::nullopt;
-    return out;
+    std::string compact;
+    compact.reserve(text.size());
+    for (const char c : text)
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') compact += c;
+    if (compact.ends_with('=') && compact.size() % 4 != 0) return std::nullopt;
+    return codef::detail::base64_decode(compact);
 }
 
 // A data URL's media type and bytes ("data:img/jpeg;base64,..."); nothing when the value is not

@@ -327,10 +327,10 @@ namespace {
 constexpr const char* checkup = "/v1/kr/public/pp/nhis-health-checkup/result";
 
 json::object checkup_params(const char* year) {
-    return json::object{{"organization", "0002"}, {"loginType", "5"},
-                        {"loginTypeLevel", "1"},  {"userName", "홍길동"},
+    return json::object{{"organization", "0002"},   {"loginType", "5"},
+                        {"loginTypeLevel", "1"},    {"userName", "홍길동"},
                         {"phoneNo", "01012345678"}, {"identity", "19800101"},
-                        {"searchStartYear", year}, {"searchEndYear", year}};
+                        {"searchStartYear", year},  {"searchEndYear", year}};
 }
 
 struct multiple_fixture : fixture {

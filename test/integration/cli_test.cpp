@@ -1,5 +1,6 @@
 // The codef command-line tool as a child process against the in-process emulator: each command,
 // each exit status, bad input, and sweeps interrupted by SIGINT and SIGKILL, then resumed.
+#include "completion_words.hpp"
 #include "process.hpp"
 #include "support.hpp"
 
@@ -162,18 +163,7 @@ std::set<std::string> names_in(const std::string& help, const std::string& secti
     return names;
 }
 
-// The words of a completion script's `NAME) opts='...'` line ('' for before the command).
-std::set<std::string> completion_opts(const std::string& script, const std::string& name) {
-    const std::string head = "        " + name + ") opts='";
-    const auto at = script.find(head);
-    if (at == std::string::npos) return {};
-    const auto from = at + head.size();
-    std::istringstream words(script.substr(from, script.find('\'', from) - from));
-    std::set<std::string> out;
-    for (std::string w; words >> w;)
-        out.insert(w);
-    return out;
-}
+using codef::test::completion_opts;
 
 // The two-way products of the emulator, and parameters they take. The insurance product's id
 // names the end user: calls with the same id share one authentication (다건요청), so each flow

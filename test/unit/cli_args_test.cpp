@@ -5,6 +5,7 @@
 #include "cli/profile.hpp"
 #include "cli/terminal.hpp"
 #include "cli/two_way.hpp"
+#include "completion_words.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -18,18 +19,7 @@ using namespace codef::cli;
 
 namespace {
 
-// The words of the `NAME) opts='...'` line of a completion script ('' for the global one).
-std::set<std::string> opts_of(const std::string& script, const std::string& name) {
-    const std::string head = "        " + name + ") opts='";
-    const auto at = script.find(head);
-    if (at == std::string::npos) return {};
-    const auto from = at + head.size();
-    std::istringstream words(script.substr(from, script.find('\'', from) - from));
-    std::set<std::string> out;
-    for (std::string w; words >> w;)
-        out.insert(w);
-    return out;
-}
+using codef::test::completion_opts;
 
 struct small_app {
     CLI::App app{"a test", "prog"};
@@ -101,12 +91,13 @@ BOOST_AUTO_TEST_CASE(the_script_lists_each_commands_options_with_the_global_ones
     const std::string s = bash_completion(m, "prog", "1.2.3");
     BOOST_TEST(s.find("complete -F _codef prog\n") != std::string::npos);
     BOOST_TEST(s.find("prog 1.2.3") != std::string::npos);
-    BOOST_TEST((opts_of(s, "''") ==
+    BOOST_TEST((completion_opts(s, "''") ==
                 std::set<std::string>{"--env", "--url", "-u", "--quiet", "--help", "-h"}));
-    BOOST_TEST((opts_of(s, "run") == std::set<std::string>{"--out", "--every", "--help", "-h",
-                                                           "--env", "--url", "-u", "--quiet"}));
+    BOOST_TEST(
+        (completion_opts(s, "run") == std::set<std::string>{"--out", "--every", "--help", "-h",
+                                                            "--env", "--url", "-u", "--quiet"}));
     // A command that takes no global option gets only its own.
-    BOOST_TEST((opts_of(s, "raw-mode") == std::set<std::string>{"--port", "--loud"}));
+    BOOST_TEST((completion_opts(s, "raw-mode") == std::set<std::string>{"--port", "--loud"}));
     BOOST_TEST(s.find("compgen -W 'run raw-mode'") != std::string::npos);
     // Values: words, files; the positional's words by position.
     BOOST_TEST(s.find("--env) COMPREPLY=($(compgen -W 'one two'") != std::string::npos);

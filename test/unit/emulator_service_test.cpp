@@ -710,9 +710,9 @@ BOOST_AUTO_TEST_CASE(a_multiple_request_waits_no_longer_than_the_challenge_lives
     service other{o, key, key};
     const std::string path = "/v1/kr/public/pp/nhis-health-checkup/result";
     const auto tok = [&] {
-        auto rep = other.handle({"POST", "/oauth/token",
-                                 basic(sandbox_client_id, sandbox_client_secret),
-                                 "grant_type=client_credentials&scope=read"});
+        auto rep =
+            other.handle({"POST", "/oauth/token", basic(sandbox_client_id, sandbox_client_secret),
+                          "grant_type=client_credentials&scope=read"});
         return "Bearer " + std::string(json::parse(rep.body).at("access_token").as_string());
     }();
     json::object p = checkup_params();
