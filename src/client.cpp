@@ -20,6 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <random>
@@ -38,6 +39,39 @@ bool is_account_change(std::string_view path) {
 }
 
 } // namespace
+
+result<std::string> extra_header_lines(std::span<const http_header> headers) {
+    // The client's own headers: a second one would contradict it (a second Host, Content-Length
+    // or Authorization is how requests are smuggled).
+    constexpr std::string_view reserved[] = {
+        "host",       "authorization", "content-type",      "content-length", "accept",
+        "user-agent", "connection",    "transfer-encoding", "expect",         "upgrade",
+        "te",         "trailer",       "keep-alive"};
+    std::string lines;
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        const auto [name, value] = headers[i];
+        const std::string where = "call_options.headers[" + std::to_string(i) + "]";
+        if (!is_token(name))
+            return make_failure(client_errc::invalid_argument,
+                                where + ": the name is not an HTTP token");
+        std::string lower(name);
+        for (auto& c : lower)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const bool proxy = lower.starts_with("proxy-");
+        if (proxy ||
+            std::find(std::begin(reserved), std::end(reserved), lower) != std::end(reserved))
+            return make_failure(client_errc::invalid_argument,
+                                where + " (" + std::string(name) +
+                                    "): the client writes this header itself");
+        // The value is not repeated: it may be anything the caller holds.
+        if (!is_field_value(value))
+            return make_failure(client_errc::invalid_argument,
+                                where + " (" + std::string(name) +
+                                    "): the value is not a valid field value");
+        lines.append(name).append(": ").append(value).append("\r\n");
+    }
+    return lines;
+}
 
 // The path goes on the request line as it is: it must be a plain absolute path.
 result<std::monostate> check_path(std::string_view path) {
@@ -128,8 +162,8 @@ failure exchange_failure(const exchange_result& x, std::string_view what) {
     diagnostics d;
     d.detail = std::string(what);
     if (!x.detail.empty()) d.detail += ": " + x.detail;
+    d.http_status = static_cast<int>(x.status); // with ec: a proxy's answer to CONNECT, or 0
     if (x.ec) return failure{x.ec, std::move(d)};
-    d.http_status = static_cast<int>(x.status);
     read_error_body(x.body, d);
     return failure{make_http_error(static_cast<int>(x.status)), std::move(d)};
 }
@@ -143,6 +177,24 @@ exchange_report report_of(const exchange_result& x) {
     r.reply_started = x.reply_started;
     r.retry_after = x.retry_after;
     return r;
+}
+
+retry_event retry_event_of(const exchange_result& x, std::string_view path, std::string_view tag,
+                           unsigned attempt, std::chrono::milliseconds delay) {
+    retry_event e;
+    e.path = path;
+    e.tag = tag;
+    e.attempt = attempt;
+    e.http_status = x.ec ? 0 : static_cast<int>(x.status);
+    e.error = x.ec;
+    e.reason = x.ec ? kind_of(x.ec) : error_kind::http;
+    e.delay = delay;
+    return e;
+}
+
+path_class class_of(std::string_view path, bool two_way_follow_up) {
+    if (two_way_follow_up) return path_class::two_way;
+    return path.starts_with("/v1/account/") ? path_class::account : path_class::product;
 }
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
@@ -179,25 +231,34 @@ client_impl::client_impl(asio::any_io_executor ex, config cfg,
           parse_endpoint(cfg_.oauth_url.empty() ? default_oauth_url : cfg_.oauth_url, "oauth_url")
               .value())
     , counters_(std::make_shared<pool_counters>())
-    , budget_(cfg_.retry.budget_ratio, cfg_.retry.budget_floor) {
+    , telemetry_(std::make_shared<telemetry>(cfg_.observer, cfg_.log, cfg_.log_level))
+    , budget_(cfg_.retry.budget_ratio, cfg_.retry.budget_floor)
+    , drain_strand_(asio::make_strand(ex_)) {
     if (!cfg_.clock) cfg_.clock = [] { return wall_clock::now(); };
     connection_pool::settings api_settings{cfg_.max_connections, cfg_.idle_timeout,
                                            cfg_.connect_timeout, cfg_.max_reply_bytes};
     // One origin when the token endpoint is the API's host and port (the emulator; a gateway):
     // the token connection's TLS session then resumes the first API connections.
-    auto api_origin = std::make_shared<origin>(api_ep_);
+    // validate() read the proxy settings and the environment; each origin checks no_proxy.
+    const auto proxies = make_proxy_plan(cfg_.proxy, [](const char* n) { return std::getenv(n); });
+    auto api_origin = std::make_shared<origin>(api_ep_, proxies.value().for_endpoint(api_ep_));
     const bool shared = oauth_ep_.host == api_ep_.host && oauth_ep_.port == api_ep_.port;
-    api_pool_ = std::make_shared<connection_pool>(ex_, tls_, api_origin, api_settings, counters_);
+    api_pool_ = std::make_shared<connection_pool>(ex_, tls_, api_origin, api_settings, counters_,
+                                                  pool_role::api, telemetry_);
     // One token request at a time; a second connection covers a stale first one.
     connection_pool::settings oauth_settings = api_settings;
     oauth_settings.max_connections = 2;
     oauth_pool_ = std::make_shared<connection_pool>(
-        ex_, tls_, shared ? api_origin : std::make_shared<origin>(oauth_ep_), oauth_settings,
-        counters_);
+        ex_, tls_,
+        shared ? api_origin
+               : std::make_shared<origin>(oauth_ep_, proxies.value().for_endpoint(oauth_ep_)),
+        oauth_settings, counters_, pool_role::oauth, telemetry_);
     const std::string credential = base64_encode(cfg_.client_id + ":" + cfg_.client_secret);
     secrets_.add_fixed(cfg_.client_secret);
     secrets_.add_fixed(cfg_.client_id + ":" + cfg_.client_secret);
     secrets_.add_fixed(credential);
+    for (const auto& s : proxies.value().secrets) // the proxy's password and Basic credential
+        secrets_.add_fixed(s);
     // validate() refused control characters in the credentials, and base64 has none.
     token_request_ =
         make_post(oauth_ep_, oauth_ep_.path.empty() ? "/" : oauth_ep_.path, "Basic " + credential,
@@ -218,7 +279,7 @@ void client_impl::start() {
             if (!self) co_return make_failure(client_errc::shut_down);
             co_return co_await self->fetch_token(deadline);
         },
-        cfg_.clock, cfg_.token_timeout);
+        cfg_.clock, cfg_.token_timeout, telemetry_);
 }
 
 client_impl::~client_impl() = default;
@@ -264,7 +325,9 @@ std::optional<token> client_impl::load_stored_token() {
         last_token_ = kept->access_token;
     }
     secrets_.add_token(kept->access_token);
-    return make_token(std::move(kept->access_token), kept->expires_at, now);
+    token t = make_token(std::move(kept->access_token), kept->expires_at, now);
+    t.from_store = true;
+    return t;
 }
 
 asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point deadline) {
@@ -288,6 +351,7 @@ asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point
         }
         case call_fsm::step::backoff:
             retries_.fetch_add(1, std::memory_order_relaxed);
+            telemetry_->retry(retry_event_of(x, oauth_ep_.path, {}, fsm.attempts(), a.delay), true);
             co_await sleep_for(a.delay);
             a = fsm.on_backoff_done();
             a = fsm.on_token(true, 0);
@@ -324,10 +388,62 @@ asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point
     }
 }
 
+bool client_impl::begin() noexcept {
+    in_flight_.fetch_add(1);
+    if (!draining_.load()) return true;
+    end();
+    return false;
+}
+
+void client_impl::end() noexcept {
+    if (in_flight_.fetch_sub(1) != 1 || !draining_.load()) return;
+    std::lock_guard lock(drain_mutex_);
+    for (const auto& t : drain_timers_)
+        asio::post(drain_strand_, [t] { t->cancel(); });
+}
+
 asio::awaitable<result<response>> client_impl::call(std::string path, boost::json::object params,
                                                     call_options opts, bool two_way_follow_up,
                                                     std::vector<secret> in_flight) {
     auto self = shared_from_this();
+    const auto started = steady_clock::now();
+    const path_class kind = class_of(path, two_way_follow_up);
+    // The path and tag outlive the call's own copies, for the finished event.
+    const std::string path_seen = telemetry_->observed() ? path : std::string();
+    call_record record;
+    record.tag = opts.tag;
+    auto finish = [&](const result<response>& r) {
+        call_finished_event e;
+        e.path = path_seen;
+        e.tag = record.tag;
+        e.kind = kind;
+        e.attempts = record.attempts;
+        e.retries = record.retries;
+        e.http_status = record.http_status;
+        e.duration = steady_clock::now() - started;
+        e.bytes_out = record.bytes_out;
+        e.bytes_in = record.bytes_in;
+        if (r) {
+            e.codef_code = r->code;
+            e.transaction_id = r->transaction_id;
+        } else {
+            e.error = r.error();
+            e.kind_of_error = kind_of(e.error);
+            e.codef_code = r.diag().codef_code;
+            e.transaction_id = r.diag().transaction_id;
+        }
+        telemetry_->call_finished(e);
+    };
+    if (!begin()) {
+        result<response> refused = make_failure(client_errc::draining, "POST " + path);
+        finish(refused);
+        co_return refused;
+    }
+    struct ender {
+        client_impl* c;
+        ~ender() { c->end(); }
+    } counted{this};
+    if (telemetry_->observed()) telemetry_->call_started({path_seen, record.tag, kind});
     // What this call could leak besides the client's own secrets: its passwords, as given and as
     // sent (copied: params go to the call, and are gone when it ends).
     collect_passwords(params, in_flight);
@@ -337,13 +453,13 @@ asio::awaitable<result<response>> client_impl::call(std::string path, boost::jso
     result<response> r = make_failure(client_errc::shut_down);
     try {
         if (needs_own_strand(co_await asio::this_coro::executor))
-            r = co_await asio::co_spawn(
-                call_executor(),
-                call_on_strand(std::move(path), std::move(params), opts, two_way_follow_up),
-                asio::use_awaitable);
+            r = co_await asio::co_spawn(call_executor(),
+                                        call_on_strand(std::move(path), std::move(params),
+                                                       std::move(opts), two_way_follow_up, &record),
+                                        asio::use_awaitable);
         else
-            r = co_await call_on_strand(std::move(path), std::move(params), opts,
-                                        two_way_follow_up);
+            r = co_await call_on_strand(std::move(path), std::move(params), std::move(opts),
+                                        two_way_follow_up, &record);
     } catch (const boost::system::system_error& e) {
         r = make_failure(e.code());
     }
@@ -353,11 +469,14 @@ asio::awaitable<result<response>> client_impl::call(std::string path, boost::jso
             secrets.redact(*text);
         scrub_data(secrets, r->data);
         scrub_object(secrets, r->top_level);
+        finish(r);
         co_return r;
     }
     failure f = r.get_failure();
     secrets.redact(f.diag);
-    co_return f;
+    result<response> failed = std::move(f);
+    finish(failed);
+    co_return failed;
 }
 
 bool client_impl::needs_own_strand(const asio::any_io_executor& caller) const {
@@ -383,10 +502,9 @@ retry_class client_impl::classify(std::string_view path, bool two_way_follow_up,
     return retry_class::idempotent;
 }
 
-asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
-                                                              boost::json::object params,
-                                                              call_options opts,
-                                                              bool two_way_follow_up) {
+asio::awaitable<result<response>>
+client_impl::call_on_strand(std::string path, boost::json::object params, call_options opts,
+                            bool two_way_follow_up, call_record* record) {
     calls_.fetch_add(1, std::memory_order_relaxed);
     const auto timeout = opts.timeout.value_or(cfg_.call_timeout);
     const auto deadline = steady_clock::now() + timeout;
@@ -394,6 +512,12 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
     if (auto ok = two_way_follow_up ? check_two_way_follow_up(params) : check_plain_call(params);
         !ok)
         co_return ok.get_failure();
+    std::string extra_headers;
+    if (!opts.headers.empty()) {
+        auto lines = extra_header_lines(opts.headers);
+        if (!lines) co_return lines.get_failure();
+        extra_headers = std::move(*lines);
+    }
     const std::string body = percent_encode(boost::json::serialize(params));
     char length[24];
     const auto length_end = std::to_chars(length, length + sizeof length, body.size()).ptr;
@@ -408,7 +532,10 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
     for (call_fsm::action a = fsm.start();;) {
         switch (a.what) {
         case call_fsm::step::get_token: {
-            auto t = co_await tokens_->get(a.min_generation, deadline);
+            // Asked for a newer token after a 401 or a 403 (call_fsm): the refresh says which.
+            auto t = co_await tokens_->get(a.min_generation, deadline,
+                                           x.status == 403 ? refresh_reason::forbidden
+                                                           : refresh_reason::unauthorized);
             if (!t) co_return t.get_failure();
             tok = std::move(*t);
             a = fsm.on_token(true, tok->generation);
@@ -423,17 +550,26 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
                                                 " HTTP/1.1\r\n",
                                                 api_headers_,
                                                 tok->authorization,
+                                                extra_headers,
                                                 "Content-Length: ",
                                                 {length, length_end},
                                                 "\r\n\r\n",
                                                 body};
             if (a.fresh) counters_->stale_retries.fetch_add(1, std::memory_order_relaxed);
-            x = co_await api_pool_->send(request, deadline, a.fresh);
+            x = co_await api_pool_->send(request, deadline, a.fresh, record->tag);
+            record->attempts = fsm.attempts();
+            if (x.request_sent)
+                for (const auto& part : request)
+                    record->bytes_out += part.size();
+            record->bytes_in += x.body.size();
+            record->http_status = x.ec ? 0 : static_cast<int>(x.status);
             a = fsm.on_exchange(report_of(x), steady_clock::now());
             break;
         }
         case call_fsm::step::backoff:
             retries_.fetch_add(1, std::memory_order_relaxed);
+            record->retries = fsm.retries();
+            telemetry_->retry(retry_event_of(x, path, record->tag, fsm.attempts(), a.delay), false);
             co_await sleep_for(a.delay);
             a = fsm.on_backoff_done();
             break;
@@ -466,15 +602,20 @@ asio::awaitable<result<response>> client_impl::call_on_strand(std::string path,
 
 asio::awaitable<result<token_info>> client_impl::new_token(call_options opts) {
     skip_store_load_.store(true);
-    co_return co_await current_token(opts, tokens_->newest_generation() + 1);
+    co_return co_await current_token(std::move(opts), tokens_->newest_generation() + 1);
 }
 
 asio::awaitable<result<token_info>> client_impl::current_token(call_options opts,
                                                                std::uint64_t min_generation) {
     auto self = shared_from_this();
     const auto deadline = steady_clock::now() + opts.timeout.value_or(cfg_.call_timeout);
+    if (!begin()) co_return make_failure(client_errc::draining, "a token");
+    struct ender {
+        client_impl* c;
+        ~ender() { c->end(); }
+    } counted{this};
     try {
-        auto tok = co_await tokens_->get(min_generation, deadline);
+        auto tok = co_await tokens_->get(min_generation, deadline, refresh_reason::forced);
         if (!tok) {
             failure f = tok.get_failure();
             secrets_.scrub({}, f.diag);
@@ -484,6 +625,38 @@ asio::awaitable<result<token_info>> client_impl::current_token(call_options opts
     } catch (const boost::system::system_error& e) {
         co_return make_failure(e.code());
     }
+}
+
+metrics_snapshot client_impl::metrics() const {
+    return telemetry_->snapshot(in_flight_.load(std::memory_order_relaxed));
+}
+
+asio::awaitable<result<std::monostate>> client_impl::drain(steady_clock::time_point deadline) {
+    auto self = shared_from_this();
+    draining_.store(true);
+    // The wait runs on the drain strand, where end() posts its wake-up: registering the timer and
+    // starting its wait is one handler there, so no wake-up falls between them.
+    co_await asio::co_spawn(
+        drain_strand_,
+        [this, deadline]() -> asio::awaitable<void> {
+            auto timer = std::make_shared<asio::steady_timer>(drain_strand_, deadline);
+            {
+                std::lock_guard lock(drain_mutex_);
+                if (in_flight_.load() == 0) co_return;
+                drain_timers_.push_back(timer);
+            }
+            co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+            std::lock_guard lock(drain_mutex_);
+            std::erase(drain_timers_, timer);
+        },
+        asio::use_awaitable);
+    const auto left = in_flight_.load();
+    // Nothing waits for a connection or a token any more (or the deadline passed): idle
+    // connections go, and so does a refresh still running.
+    shutdown();
+    if (left == 0) co_return std::monostate{};
+    co_return make_failure(transport_errc::timeout, "drain: " + std::to_string(left) +
+                                                        " calls still in flight at the deadline");
 }
 
 } // namespace detail
@@ -548,6 +721,17 @@ asio::awaitable<result<token_info>> client::refresh_token(call_options opts) {
 
 client_stats client::stats() const {
     return impl_->stats();
+}
+metrics_snapshot client::metrics() const {
+    return impl_->metrics();
+}
+asio::awaitable<result<std::monostate>>
+client::drain(std::chrono::steady_clock::time_point deadline) {
+    auto impl = impl_;
+    co_return co_await impl->drain(deadline);
+}
+std::size_t client::calls_in_flight() const noexcept {
+    return impl_->in_flight();
 }
 const config& client::get_config() const noexcept {
     return impl_->cfg();

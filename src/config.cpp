@@ -3,12 +3,15 @@
 
 #include "detail/endpoint.hpp"
 #include "detail/field_value.hpp"
+#include "detail/proxy.hpp"
 
 #include <codef/crypto.hpp>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
+
+#include <cstdlib>
 
 namespace codef {
 
@@ -79,6 +82,10 @@ result<std::monostate> validate(const config& cfg) {
         return config_error("retry.max_backoff: must not be less than retry.initial_backoff");
     if (!(cfg.retry.budget_ratio >= 0.0))
         return config_error("retry.budget_ratio: must not be negative");
+    // With from_environment, the environment's proxy is part of the config: checked here too.
+    if (auto p = detail::make_proxy_plan(cfg.proxy, [](const char* n) { return std::getenv(n); });
+        !p)
+        return p.get_failure();
     return std::monostate{};
 }
 

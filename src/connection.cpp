@@ -94,18 +94,25 @@ result<std::shared_ptr<asio::ssl::context>> make_tls_context(const config& cfg) 
 
 // ---------------------------------------------------------------------------------------------
 
-origin::origin(endpoint ep)
-    : ep_(std::move(ep)) {
-    if (ep_.host_is_ip) {
+origin::origin(endpoint ep, std::optional<proxy_endpoint> proxy)
+    : ep_(std::move(ep))
+    , proxy_(std::move(proxy)) {
+    const std::string& host = proxy_ ? proxy_->host : ep_.host;
+    const std::string& port_text = proxy_ ? proxy_->port : ep_.port;
+    if (proxy_ ? proxy_->host_is_ip : ep_.host_is_ip) {
         error_code ec;
-        const auto addr = asio::ip::make_address(ep_.host, ec);
+        const auto addr = asio::ip::make_address(host, ec);
         if (!ec) {
-            const auto port = static_cast<unsigned short>(std::stoi(ep_.port));
+            const auto port = static_cast<unsigned short>(std::stoi(port_text));
             resolved_ =
-                tcp::resolver::results_type::create(tcp::endpoint(addr, port), ep_.host, ep_.port);
+                tcp::resolver::results_type::create(tcp::endpoint(addr, port), host, port_text);
             resolved_until_ = steady_clock::time_point::max();
         }
     }
+}
+
+std::string origin::dialed() const {
+    return proxy_ ? "proxy " + proxy_->authority : ep_.host_header;
 }
 
 origin::~origin() {
@@ -139,9 +146,13 @@ origin::resolve(steady_clock::time_point deadline) {
     timer->async_wait([resolver](error_code ec) {
         if (!ec) resolver->cancel();
     });
-    auto [ec, results] = co_await resolver->async_resolve(ep_.host, ep_.port, tuple_awaitable);
+    const std::string& host = proxy_ ? proxy_->host : ep_.host;
+    auto [ec, results] =
+        co_await resolver->async_resolve(host, proxy_ ? proxy_->port : ep_.port, tuple_awaitable);
     timer->cancel();
-    if (ec) co_return make_failure(normalize_error(ec, deadline), "resolving " + ep_.host);
+    if (ec)
+        co_return make_failure(normalize_error(ec, deadline),
+                               "resolving " + std::string(proxy_ ? "proxy " : "") + host);
     std::lock_guard lock(mutex_);
     resolved_ = results;
     resolved_until_ = steady_clock::now() + std::chrono::minutes(1);
@@ -250,10 +261,18 @@ asio::awaitable<result<std::monostate>> connection::connect(steady_clock::time_p
     if (cec) {
         state_.on_error();
         co_return make_failure(normalize_error(cec, deadline),
-                               "connecting to " + origin_->ep().host_header);
+                               "connecting to " + origin_->dialed());
     }
     error_code ignored;
     tcp_layer.socket().set_option(tcp::no_delay(true), ignored);
+    // Through a proxy: the tunnel first, under the same expiry; TLS is then with the origin.
+    if (origin_->proxy()) {
+        if (auto t = co_await open_tunnel(tcp_layer, *origin_->proxy(), origin_->ep(), deadline);
+            !t) {
+            state_.on_error();
+            co_return t.get_failure();
+        }
+    }
 
     SSL* ssl = stream_->native_handle();
     SSL_set_ex_data(ssl, origin_index(), origin_.get());

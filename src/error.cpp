@@ -34,6 +34,8 @@ public:
             return "a plain call must not carry is2Way or twoWayInfo (CF-03004)";
         case client_errc::shut_down:
             return "the client was shut down";
+        case client_errc::draining:
+            return "the client is draining and takes no new call";
         }
         return "unknown client error";
     }
@@ -74,6 +76,10 @@ public:
             return "the call's deadline passed";
         case transport_errc::connection_closed:
             return "the server closed the connection before the reply was complete";
+        case transport_errc::proxy_refused:
+            return "the HTTP proxy refused the tunnel (CONNECT)";
+        case transport_errc::proxy_auth_required:
+            return "the HTTP proxy requires authentication (407) for the tunnel (CONNECT)";
         }
         return "unknown transport error";
     }

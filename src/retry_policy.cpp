@@ -13,6 +13,9 @@ bool is_transient(const attempt_outcome& o) {
         return o.http_status == 429 || o.http_status == 502 || o.http_status == 503 ||
                o.http_status == 504;
     }
+    // The proxy's answer to CONNECT is its policy: asking again gets the same answer.
+    if (o.ec == transport_errc::proxy_refused || o.ec == transport_errc::proxy_auth_required)
+        return false;
     switch (kind_of(o.ec)) {
     case error_kind::transport:
     case error_kind::timeout:

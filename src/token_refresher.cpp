@@ -17,17 +17,20 @@ namespace codef::detail {
 
 token_refresher::token_refresher(strand_type strand, asio::any_io_executor io, token_state state,
                                  fetch_fn fetch, clock_fn clock,
-                                 std::chrono::milliseconds fetch_timeout)
+                                 std::chrono::milliseconds fetch_timeout,
+                                 std::shared_ptr<telemetry> tel)
     : strand_(std::move(strand))
     , io_(std::move(io))
     , refresh_strand_(asio::make_strand(io_))
     , fetch_(std::move(fetch))
     , clock_(std::move(clock))
     , fetch_timeout_(fetch_timeout)
+    , telemetry_(std::move(tel))
     , state_(std::move(state)) {}
 
 asio::awaitable<result<token_ptr>> token_refresher::get(std::uint64_t min_generation,
-                                                        steady_clock::time_point deadline) {
+                                                        steady_clock::time_point deadline,
+                                                        refresh_reason why) {
     // Steady traffic: the token is fresh and nobody saw it rejected; no need to queue on the
     // strand. Everything else (no token, a 401, the refresh margin) is decided there.
     if (const auto snap = published();
@@ -35,24 +38,31 @@ asio::awaitable<result<token_ptr>> token_refresher::get(std::uint64_t min_genera
         fast_hits_.fetch_add(1, std::memory_order_relaxed);
         co_return snap->tok;
     }
-    co_return co_await asio::co_spawn(strand_, get_on_strand(min_generation, deadline),
+    co_return co_await asio::co_spawn(strand_, get_on_strand(min_generation, deadline, why),
                                       asio::use_awaitable);
 }
 
-asio::awaitable<result<token_ptr>>
-token_refresher::get_on_strand(std::uint64_t min_generation, steady_clock::time_point deadline) {
+asio::awaitable<result<token_ptr>> token_refresher::get_on_strand(std::uint64_t min_generation,
+                                                                  steady_clock::time_point deadline,
+                                                                  refresh_reason why) {
     auto self = shared_from_this();
     if (closed_) co_return make_failure(client_errc::shut_down);
+    const auto& held = state_.current();
+    // Why a refresh starts, if one does: the caller's reason when it needs a newer token than the
+    // one held, else the state of the one held.
+    const refresh_reason reason = !held                               ? refresh_reason::first_use
+                                  : min_generation > held->generation ? why
+                                                                      : refresh_reason::expired;
     const auto verdict = state_.on_request(clock_(), min_generation);
     publish(); // a 401 raised the generation everyone needs, or the margin was reached
     switch (verdict) {
     case token_state::verdict::use:
         co_return state_.current();
     case token_state::verdict::use_and_refresh:
-        start_refresh();
+        start_refresh(refresh_reason::ahead_of_expiry);
         co_return state_.current();
     case token_state::verdict::refresh_and_wait:
-        start_refresh();
+        start_refresh(reason);
         break;
     case token_state::verdict::wait:
         break;
@@ -66,11 +76,14 @@ token_refresher::get_on_strand(std::uint64_t min_generation, steady_clock::time_
     co_return make_failure(transport_errc::timeout, "waiting for an access token");
 }
 
-void token_refresher::start_refresh() {
+void token_refresher::start_refresh(refresh_reason why) {
     state_.on_refresh_started();
     started_.fetch_add(1, std::memory_order_relaxed);
     const auto delay = state_.refresh_delay(clock_());
-    auto run = [self = shared_from_this(), delay]() -> asio::awaitable<void> {
+    auto run = [self = shared_from_this(), delay, why]() -> asio::awaitable<void> {
+        // Told here, on the refresh's own strand: an observer never holds up the waiters' strand.
+        const auto started = steady_clock::now();
+        if (self->telemetry_) self->telemetry_->refresh_started({why});
         if (delay.count() > 0) {
             asio::steady_timer t(co_await asio::this_coro::executor, delay);
             co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -84,6 +97,17 @@ void token_refresher::start_refresh() {
             // Waiters must hear of it, or they would wait out their deadlines.
             r = make_failure(make_error_code(boost::system::errc::state_not_recoverable),
                              "the token refresh failed unexpectedly");
+        }
+        if (self->telemetry_) {
+            token_refresh_finished_event e;
+            e.reason = why;
+            e.duration = steady_clock::now() - started;
+            e.from_store = r && r->from_store;
+            if (!r) {
+                e.error = r.error();
+                e.kind_of_error = kind_of(e.error);
+            }
+            self->telemetry_->refresh_finished(e);
         }
         asio::post(self->strand_,
                    [self, r = std::move(r)]() mutable { self->on_fetched(std::move(r)); });

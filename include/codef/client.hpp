@@ -6,6 +6,7 @@
 #include <codef/accounts.hpp>
 #include <codef/config.hpp>
 #include <codef/error.hpp>
+#include <codef/metrics.hpp>
 #include <codef/multiple.hpp>
 #include <codef/products.hpp>
 #include <codef/response.hpp>
@@ -20,8 +21,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 /// @brief An asynchronous C++20 client for the CODEF API, and a CODEF emulator to test against.
@@ -45,11 +48,31 @@ enum class idempotency {
     non_idempotent ///< sent again only when nothing of it reached the server
 };
 
-/// Options of one call.
+/// An extra request header of a call (call_options::headers): its name and value, viewed.
+struct http_header {
+    std::string_view name;  ///< an HTTP token, such as traceparent
+    std::string_view value; ///< a valid field value: no CR, LF or other control character
+};
+
+/// Options of one call. Trivially destructible on purpose, so that `{}` and a default argument
+/// are safe in a co_await expression: g++ 12 destroys such an aggregate argument that owns memory
+/// once too often. What headers and tag view must outlive the call.
 struct call_options {
     std::optional<std::chrono::milliseconds> timeout; ///< overrides config::call_timeout
     idempotency retry_class = idempotency::automatic; ///< automatic: judged by the path
+    /// Extra request headers, sent with every attempt (a W3C traceparent, say). A name must be an
+    /// HTTP token and a value a valid field value; the headers the client writes itself (Host,
+    /// Authorization, Content-Type, Content-Length, Accept, User-Agent, Connection,
+    /// Transfer-Encoding, and the Proxy- ones) are refused. Otherwise the call fails with
+    /// client_errc::invalid_argument naming the header, before anything is sent. Viewed, not
+    /// copied.
+    std::span<const http_header> headers{};
+    /// The caller's name for the call, given back in each of its events (observer.hpp) and log
+    /// lines, to join them with the caller's own records. Not sent. Viewed, not copied.
+    std::string_view tag{};
 };
+static_assert(std::is_trivially_destructible_v<call_options>,
+              "call_options is passed as {} and defaulted in co_await expressions (g++ 12)");
 
 /// Counters kept by the client, for benchmarks and monitoring.
 struct client_stats {
@@ -166,7 +189,14 @@ public:
     ///         or the token's failure. Nothing is sent on error.
     boost::asio::awaitable<result<multiple_call>>
     multiple_products(std::string path, std::vector<boost::json::object> params,
-                      multiple_options opts = {});
+                      multiple_options opts);
+    /// multiple_products with the default multiple_options (an overload, not a default argument:
+    /// g++ 12 destroys a defaulted argument that owns memory, such as multiple_options::id, once
+    /// too often in a co_await expression).
+    boost::asio::awaitable<result<multiple_call>>
+    multiple_products(std::string path, std::vector<boost::json::object> params) {
+        return multiple_products(std::move(path), std::move(params), multiple_options{});
+    }
     /// Answers the challenge of multiple requests: sends the follow-up of the challenged request,
     /// then waits until another challenge is pending or every request has ended. A follow-up that
     /// fails (it is never sent twice) is that request's result.
@@ -193,6 +223,21 @@ public:
 
     /// The client's counters, as they are now.
     client_stats stats() const;
+    /// The client's metrics, as they are now (metrics.hpp; to_prometheus renders them).
+    metrics_snapshot metrics() const;
+
+    /// Drains the client: from now on it takes no new call (client_errc::draining); the calls in
+    /// flight go on to their end; then idle connections are closed and a token refresh still
+    /// running is cancelled, so that the client holds no connection, no timer and no pending
+    /// operation and can be destroyed. Completes when the last call in flight has ended, or at
+    /// deadline, whichever is first.
+    /// @return An empty value once no call is in flight, or transport_errc::timeout at the
+    ///         deadline (the detail says how many calls were still in flight; each still ends by
+    ///         its own timeout).
+    boost::asio::awaitable<result<std::monostate>>
+    drain(std::chrono::steady_clock::time_point deadline);
+    /// Calls in flight now (started, not yet ended).
+    std::size_t calls_in_flight() const noexcept;
     /// The client's config: the one it was made with, the sandbox credentials and the clock
     /// filled in when they were empty.
     const config& get_config() const noexcept;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <codef/error.hpp>
+#include <codef/observer.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -43,6 +44,28 @@ struct retry_settings {
     unsigned budget_floor = 20;
 };
 
+/// An HTTP proxy that the client reaches its hosts through, with CONNECT tunnels: TLS still runs
+/// end to end with the CODEF host (its name is what is verified, never the proxy's).
+struct proxy_settings {
+    /// The proxy: http://host[:port] (port 80 when left out; an IPv6 address in brackets). It may
+    /// hold user:password@ (percent-encoded), which username and password override. Only http://
+    /// proxies. Empty: no proxy, unless from_environment.
+    std::string url;
+    /// The user name of the proxy's Basic authentication; set, it overrides the URL's.
+    std::string username;
+    /// The password of the proxy's Basic authentication; set, it overrides the URL's. A secret:
+    /// never in an error, a log or an exception.
+    std::string password;
+    /// Read the environment as curl does. When url is empty, the proxy is the first of
+    /// https_proxy, HTTPS_PROXY, all_proxy and ALL_PROXY that is set (http:// or a bare
+    /// host:port). Either way, no_proxy (else NO_PROXY) lists the hosts reached directly: entries
+    /// separated by commas or spaces; "*" alone matches every host; an entry matches its host
+    /// exactly or as a domain suffix on a label boundary, with or without a leading dot; an IP
+    /// address matches only itself; an entry's ":port" is ignored. Read once, when a client is
+    /// made (validate reads it too).
+    bool from_environment = false;
+};
+
 class token_store;
 
 /// The client's settings. Every field has a default; a client checks them once, when it is made
@@ -65,6 +88,8 @@ struct config {
     std::string ca_file;
     /// PEM text of CAs trusted in addition to the system's (ca_file, ca_pem, or both).
     std::string ca_pem;
+    /// An HTTP proxy to tunnel through (CONNECT); by default none (proxy_settings).
+    proxy_settings proxy;
 
     /// Every wait is bounded. call_timeout is the whole call: pool wait, token, connect, TLS,
     /// write, read and retries together; a call may override it (call_options::timeout).
@@ -100,6 +125,14 @@ struct config {
 
     /// The wall clock the token expiry is judged by; empty: std::chrono::system_clock::now.
     std::function<std::chrono::system_clock::time_point()> clock;
+
+    /// Receives the client's events (observer.hpp: what, when, on which thread). Empty: none are
+    /// made, and nothing is allocated for them.
+    std::shared_ptr<codef::observer> observer;
+    /// Receives a logfmt line for each event at or above log_level (observer.hpp). Empty: none.
+    log_function log;
+    /// The least severe level given to log.
+    codef::log_level log_level = codef::log_level::info;
 };
 
 /// Checks a config; on failure the diagnostics' detail names the field.

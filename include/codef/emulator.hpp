@@ -194,6 +194,11 @@ public:
     void release_token_replies();
     /// Every token issued so far is answered with 401 from now on.
     void revoke_tokens();
+    /// The value of header name (in any case) on the last request served, for the headers a
+    /// caller adds (call_options::headers: a traceparent, say); empty when it had none. The
+    /// headers every client sends (Host, Authorization, Content-Type, Content-Length, Accept,
+    /// User-Agent, Connection) are not kept.
+    std::string last_header(std::string_view name) const;
 
     /// Registry inspection for tests: whether the account of organization in connected_id was
     /// registered (or last updated) with this plaintext password.

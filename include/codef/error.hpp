@@ -28,6 +28,7 @@ enum class client_errc {
     two_way_incomplete,    ///< a two-way follow-up lacks is2Way or a twoWayInfo key (CF-03003)
     two_way_in_plain_call, ///< a plain call carries is2Way or twoWayInfo (CF-03004)
     shut_down,             ///< the client was destroyed while the call waited
+    draining,              ///< client::drain was called: the client takes no new call
 };
 
 /// The reply arrived but could not be understood (category "codef.protocol").
@@ -51,6 +52,12 @@ enum class protocol_errc {
 enum class transport_errc {
     timeout = 1,       ///< the call's deadline passed (pool wait, connect, TLS, write or read)
     connection_closed, ///< the server closed the connection before the reply was complete
+    /// The HTTP proxy (config::proxy) answered CONNECT with a status other than 2xx (and 407):
+    /// diagnostics::http_status is it. Not retried.
+    proxy_refused,
+    /// The HTTP proxy answered CONNECT with 407: it wants credentials, or others
+    /// (proxy_settings::username, password). diagnostics::http_status is 407. Not retried.
+    proxy_auth_required,
 };
 
 /// The category of client_errc, "codef.client".

@@ -15,12 +15,28 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 namespace codef::detail {
 
 // A call's path goes on the request line as it is: a plain absolute path, printable ASCII
 // without space, '?' or '#' (else client_errc::invalid_argument naming path).
 result<std::monostate> check_path(std::string_view path);
+
+// call_options::headers as header lines ("Name: value\r\n" each), or client_errc::invalid_argument
+// naming the header: a name that is not an HTTP token or is one the client writes itself, a value
+// that is not a valid field value.
+result<std::string> extra_header_lines(std::span<const http_header> headers);
+
+// What a call did, for its call_finished event.
+struct call_record {
+    std::string_view tag; // call_options::tag (the caller keeps it for the call)
+    unsigned attempts = 0;
+    unsigned retries = 0;
+    int http_status = 0;
+    std::size_t bytes_out = 0;
+    std::size_t bytes_in = 0;
+};
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
 public:
@@ -42,6 +58,9 @@ public:
     boost::asio::awaitable<result<token_info>> new_token(call_options opts);
 
     client_stats stats() const;
+    metrics_snapshot metrics() const;
+    boost::asio::awaitable<result<std::monostate>> drain(steady_clock::time_point deadline);
+    std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
     const config& cfg() const noexcept { return cfg_; }
     const std::optional<public_key>& key() const noexcept { return key_; }
     boost::asio::any_io_executor get_executor() const noexcept { return ex_; }
@@ -50,10 +69,13 @@ private:
     client_impl(boost::asio::any_io_executor ex, config cfg,
                 std::shared_ptr<boost::asio::ssl::context> tls, std::optional<public_key> key);
 
-    boost::asio::awaitable<result<response>> call_on_strand(std::string path,
-                                                            boost::json::object params,
-                                                            call_options opts,
-                                                            bool two_way_follow_up);
+    boost::asio::awaitable<result<response>>
+    call_on_strand(std::string path, boost::json::object params, call_options opts,
+                   bool two_way_follow_up, call_record* record);
+    // A call or token request begins: refused (client_errc::draining) once drain() was called.
+    // Every begin() that succeeds is matched by one end().
+    bool begin() noexcept;
+    void end() noexcept;
     boost::asio::awaitable<result<token>> fetch_token(steady_clock::time_point deadline);
     std::optional<token> load_stored_token();
     void remember_token(const std::string& value);
@@ -70,6 +92,7 @@ private:
     endpoint api_ep_;
     endpoint oauth_ep_;
     std::shared_ptr<pool_counters> counters_;
+    std::shared_ptr<telemetry> telemetry_;
     std::shared_ptr<connection_pool> api_pool_;
     std::shared_ptr<connection_pool> oauth_pool_;
     std::shared_ptr<token_refresher> tokens_;
@@ -85,6 +108,15 @@ private:
     std::atomic<bool> skip_store_load_{false};
     std::mutex last_token_mutex_;
     std::string last_token_;
+
+    // drain(): calls and token requests in flight, and the drains waiting for them to end. The
+    // count and the flag are sequentially consistent: a call that counts itself and then finds no
+    // drain flag is one every drain waits for.
+    std::atomic<std::uint64_t> in_flight_{0};
+    std::atomic<bool> draining_{false};
+    boost::asio::strand<boost::asio::any_io_executor> drain_strand_; // the drains' timers
+    std::mutex drain_mutex_;
+    std::vector<std::shared_ptr<boost::asio::steady_timer>> drain_timers_;
 };
 
 } // namespace codef::detail

@@ -4,6 +4,7 @@
 
 #include "detail/endpoint.hpp"
 #include "detail/pool_state.hpp"
+#include "detail/proxy.hpp"
 
 #include <codef/config.hpp>
 #include <codef/error.hpp>
@@ -31,18 +32,22 @@ namespace codef::detail {
 // plus config::ca_file and config::ca_pem, sessions kept per origin for resumption.
 result<std::shared_ptr<boost::asio::ssl::context>> make_tls_context(const config& cfg);
 
-// What connections to one origin share. Thread-safe.
+// What connections to one origin share. Thread-safe. With a proxy, connections reach the origin
+// through a CONNECT tunnel to it; TLS is still with the origin.
 class origin {
 public:
-    explicit origin(endpoint ep);
+    explicit origin(endpoint ep, std::optional<proxy_endpoint> proxy = std::nullopt);
     ~origin();
     origin(const origin&) = delete;
     origin& operator=(const origin&) = delete;
 
     const endpoint& ep() const noexcept { return ep_; }
+    const std::optional<proxy_endpoint>& proxy() const noexcept { return proxy_; }
+    // What a connection dials, for messages: the origin's host[:port], or "proxy host:port".
+    std::string dialed() const;
 
-    // The addresses of the host, resolved at most once a minute; the lookup is bounded by
-    // deadline.
+    // The addresses of the host (of the proxy, when there is one), resolved at most once a minute;
+    // the lookup is bounded by deadline.
     boost::asio::awaitable<result<boost::asio::ip::tcp::resolver::results_type>>
     resolve(steady_clock::time_point deadline);
 
@@ -53,6 +58,7 @@ public:
 
 private:
     endpoint ep_;
+    std::optional<proxy_endpoint> proxy_;
     mutable std::mutex mutex_;
     std::optional<boost::asio::ip::tcp::resolver::results_type> resolved_;
     steady_clock::time_point resolved_until_{};
@@ -106,6 +112,8 @@ public:
 
     const connection_state& state() const noexcept { return state_; }
     bool resumed() const noexcept { return resumed_; }
+    // The TLS handshake completed and the connection has not been closed since.
+    bool established() const noexcept { return established_; }
 
 private:
     using stream_type = boost::asio::ssl::stream<boost::beast::tcp_stream>;

@@ -8,6 +8,7 @@
 
 #include "detail/connection.hpp"
 #include "detail/pool_state.hpp"
+#include "detail/telemetry.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -36,8 +37,10 @@ public:
         std::size_t max_reply_bytes = 8 * 1024 * 1024;
     };
 
+    // Events go to tel (null: none), as the pool role says.
     connection_pool(boost::asio::any_io_executor io, std::shared_ptr<boost::asio::ssl::context> tls,
-                    std::shared_ptr<origin> o, settings s, std::shared_ptr<pool_counters> counters);
+                    std::shared_ptr<origin> o, settings s, std::shared_ptr<pool_counters> counters,
+                    pool_role role = pool_role::api, std::shared_ptr<telemetry> tel = nullptr);
     ~connection_pool();
 
     // Sends the request (the concatenation of parts) on a pooled connection, opening one if the
@@ -45,9 +48,10 @@ public:
     // An idle connection the server has closed is found before it is used, and replaced. fresh:
     // not on a reused connection (the call state machine asks for it after a stale one). Whether
     // to send again is not decided here (call_fsm.hpp). Call from a strand or a single-threaded
-    // executor: the connection's timers run there.
+    // executor: the connection's timers run there. tag: the call's, for the events.
     boost::asio::awaitable<exchange_result> send(std::span<const std::string_view> parts,
-                                                 steady_clock::time_point deadline, bool fresh);
+                                                 steady_clock::time_point deadline, bool fresh,
+                                                 std::string_view tag = {});
 
     // Closes idle connections and fails waiters; connections in use are closed when they return.
     // Any thread.
@@ -63,7 +67,7 @@ public:
             , conn_(std::move(c)) {}
         lease(lease&&) noexcept = default;
         lease& operator=(lease&&) = delete;
-        ~lease();
+        ~lease(); // the connection failed: dropped
         connection& conn() noexcept { return *conn_; }
         void give_back(); // reusable if the connection is ready
 
@@ -72,7 +76,8 @@ public:
         std::unique_ptr<connection> conn_;
     };
 
-    boost::asio::awaitable<result<lease>> acquire(steady_clock::time_point deadline);
+    boost::asio::awaitable<result<lease>> acquire(steady_clock::time_point deadline,
+                                                  std::string_view tag = {});
 
 private:
     using state_type = pool_state<std::unique_ptr<connection>>;
@@ -88,7 +93,10 @@ private:
     };
     using waiter_ptr = std::shared_ptr<waiter>;
 
-    void put_back(std::unique_ptr<connection> c, bool reusable);
+    // reusable: kept for the next call unless the pool is closed; else closed for why.
+    void put_back(std::unique_ptr<connection> c, bool reusable, close_reason why);
+    // Closes c, telling the telemetry when c was open.
+    void close_connection(connection& c, close_reason why);
     // Under the mutex: gives g to waiter id, to be woken (after unlocking) by wake().
     waiter_ptr hand_over(std::uint64_t id, grant g);
     static void wake(const waiter_ptr& w);
@@ -99,6 +107,8 @@ private:
     std::shared_ptr<origin> origin_;
     settings settings_;
     std::shared_ptr<pool_counters> counters_;
+    pool_role role_;
+    std::shared_ptr<telemetry> telemetry_;
 
     std::mutex mutex_; // guards what follows
     state_type state_;

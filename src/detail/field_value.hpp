@@ -20,4 +20,17 @@ constexpr bool is_field_value(std::string_view v) noexcept {
     return !blank(v.front()) && !blank(v.back());
 }
 
+// token = 1*tchar (RFC 9110 §5.6.2): what a header field's name must be.
+constexpr bool is_token(std::string_view v) noexcept {
+    if (v.empty()) return false;
+    for (const char ch : v) {
+        const auto c = static_cast<unsigned char>(ch);
+        const bool alnum =
+            (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(ch) == std::string_view::npos)
+            return false;
+    }
+    return true;
+}
+
 } // namespace codef::detail

@@ -24,7 +24,8 @@ struct attempt_outcome {
 };
 
 // True for failures that may pass: 429, 502, 503, 504 and transport errors. TLS verification
-// failures, protocol errors, client refusals and cancellation are permanent.
+// failures, a proxy's refusal of CONNECT (proxy_refused, proxy_auth_required), protocol errors,
+// client refusals and cancellation are permanent.
 bool is_transient(const attempt_outcome& o);
 
 // Retries may add at most ratio x successes (plus a floor) to the calls made. Thread-safe.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "detail/parked.hpp"
+#include "detail/telemetry.hpp"
 #include "detail/token_state.hpp"
 
 #include <codef/error.hpp>
@@ -29,13 +30,17 @@ public:
     using fetch_fn = std::function<boost::asio::awaitable<result<token>>(steady_clock::time_point)>;
     using clock_fn = std::function<wall_clock::time_point()>;
 
+    // Refreshes are told to tel (null: to nobody).
     token_refresher(strand_type strand, boost::asio::any_io_executor io, token_state state,
-                    fetch_fn fetch, clock_fn clock, std::chrono::milliseconds fetch_timeout);
+                    fetch_fn fetch, clock_fn clock, std::chrono::milliseconds fetch_timeout,
+                    std::shared_ptr<telemetry> tel = nullptr);
 
     // A token of at least min_generation (0: any usable one), waiting until deadline at most.
-    // Waiting ends with the refresh's own error if it fails. Call from any executor.
-    boost::asio::awaitable<result<token_ptr>> get(std::uint64_t min_generation,
-                                                  steady_clock::time_point deadline);
+    // Waiting ends with the refresh's own error if it fails. Call from any executor. why: the
+    // reason to give a refresh that min_generation forces (a 401, a 403, a forced reissue).
+    boost::asio::awaitable<result<token_ptr>>
+    get(std::uint64_t min_generation, steady_clock::time_point deadline,
+        refresh_reason why = refresh_reason::unauthorized);
 
     // Fails the waiters and cancels the refresh in flight. No timer is left behind: a token past
     // its refresh margin is refreshed by the next call that asks for it, in the background while
@@ -50,8 +55,9 @@ public:
 
 private:
     boost::asio::awaitable<result<token_ptr>> get_on_strand(std::uint64_t min_generation,
-                                                            steady_clock::time_point deadline);
-    void start_refresh();
+                                                            steady_clock::time_point deadline,
+                                                            refresh_reason why);
+    void start_refresh(refresh_reason why);
     void on_fetched(result<token> r);
     void publish(); // on the strand, after the state changed
 
@@ -61,6 +67,7 @@ private:
     fetch_fn fetch_;
     clock_fn clock_;
     std::chrono::milliseconds fetch_timeout_;
+    std::shared_ptr<telemetry> telemetry_;
     std::atomic<std::uint64_t> started_{0};
     std::atomic<std::uint64_t> fast_hits_{0};
     std::atomic<std::uint64_t> newest_{0};

@@ -18,6 +18,7 @@ struct token {
     wall_clock::time_point expires_at;
     wall_clock::time_point issued_at; // when we received it, by our clock
     std::uint64_t generation = 0;     // 1 for the first token, +1 for each reissue
+    bool from_store = false;          // loaded from config::token_store, not issued to us
 };
 using token_ptr = std::shared_ptr<const token>;
 

@@ -19,6 +19,7 @@
 
 #include <openssl/ssl.h>
 
+#include <cctype>
 #include <stdexcept>
 
 namespace asio = boost::asio;
@@ -205,6 +206,30 @@ asio::awaitable<void> server::session(tcp::socket socket, bool oauth) {
         auto& req = parser.get();
         tcp_layer.expires_after(std::chrono::minutes(2));
 
+        {
+            // The headers a caller added, for emulator::last_header.
+            std::vector<std::pair<std::string, std::string>> kept;
+            for (const auto& f : req) {
+                switch (f.name()) {
+                case http::field::host:
+                case http::field::authorization:
+                case http::field::content_type:
+                case http::field::content_length:
+                case http::field::accept:
+                case http::field::user_agent:
+                case http::field::connection:
+                    continue;
+                default:
+                    break;
+                }
+                std::string name(f.name_string());
+                for (auto& c : name)
+                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                kept.emplace_back(std::move(name), std::string(f.value()));
+            }
+            std::lock_guard lock(headers_mutex_);
+            last_headers_ = std::move(kept);
+        }
         const auto auth = req[http::field::authorization];
         request in{std::string_view(req.method_string()), req.target(), std::string_view(auth),
                    req.body(), false};
@@ -318,6 +343,22 @@ void emulator::apply(const emulator_faults& f) {
 void emulator::release_token_replies() {
     impl_->svc().release_token_replies();
 }
+namespace emu {
+std::string server::last_header(std::string_view name) const {
+    std::string lower(name);
+    for (auto& c : lower)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::lock_guard lock(headers_mutex_);
+    for (const auto& [k, v] : last_headers_)
+        if (k == lower) return v;
+    return {};
+}
+} // namespace emu
+
+std::string emulator::last_header(std::string_view name) const {
+    return impl_->last_header(name);
+}
+
 void emulator::revoke_tokens() {
     impl_->svc().revoke_tokens();
 }

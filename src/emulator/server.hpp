@@ -33,6 +33,9 @@ public:
     const std::string& ca_pem() const noexcept { return ca_pem_; }
     const std::string& address() const noexcept { return opts_.address; }
     service& svc() noexcept { return *service_; }
+    // The value of header name (any case) on the last request, when it is not one every client
+    // sends (Host, Authorization and the like are not kept); empty otherwise.
+    std::string last_header(std::string_view name) const;
 
 private:
     boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, bool oauth);
@@ -57,6 +60,9 @@ private:
     std::uint16_t oauth_port_ = 0;
     std::vector<std::thread> threads_;
     bool stopped_ = false;
+
+    mutable std::mutex headers_mutex_;
+    std::vector<std::pair<std::string, std::string>> last_headers_; // lowercase names
 
     std::mutex held_mutex_;
     std::vector<std::shared_ptr<boost::asio::steady_timer>> held_;

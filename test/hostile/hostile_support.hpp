@@ -10,6 +10,8 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +62,52 @@ inline hs::handler api_only(std::function<hs::script(const hs::request&)> f,
     };
 }
 
+// Every event and log line of every client config_for makes, searched for canaries as it comes:
+// events and logs must hold none, whatever a server echoes.
+class canary_watch : public observer {
+public:
+    void seen(std::string_view line) {
+        std::lock_guard lock(mutex_);
+        ++lines_;
+        if (!canary_in(line).empty()) leaks_.emplace_back(line);
+    }
+    std::size_t lines() {
+        std::lock_guard lock(mutex_);
+        return lines_;
+    }
+    std::vector<std::string> leaks() {
+        std::lock_guard lock(mutex_);
+        return leaks_;
+    }
+
+    void on_call_started(const call_started_event& e) override { seen(format_event(e)); }
+    void on_call_finished(const call_finished_event& e) override {
+        seen(format_event(e));
+        seen(e.error.message()); // what an observer might print besides the line
+    }
+    void on_retry(const retry_event& e) override { seen(format_event(e)); }
+    void on_token_refresh_started(const token_refresh_started_event& e) override {
+        seen(format_event(e));
+    }
+    void on_token_refresh_finished(const token_refresh_finished_event& e) override {
+        seen(format_event(e));
+    }
+    void on_connection_opened(const connection_opened_event& e) override { seen(format_event(e)); }
+    void on_connection_closed(const connection_closed_event& e) override { seen(format_event(e)); }
+    void on_connection_stale(const connection_stale_event& e) override { seen(format_event(e)); }
+    void on_pool_wait(const pool_wait_event& e) override { seen(format_event(e)); }
+
+private:
+    std::mutex mutex_;
+    std::size_t lines_ = 0;
+    std::vector<std::string> leaks_;
+};
+
+inline const std::shared_ptr<canary_watch>& watch() {
+    static const auto w = std::make_shared<canary_watch>();
+    return w;
+}
+
 // A client config for api (and oauth, api when null): the trusted test CA, our credentials,
 // quick retries.
 inline config config_for(const hs::server& api, const hs::server* oauth = nullptr) {
@@ -75,6 +123,9 @@ inline config config_for(const hs::server& api, const hs::server* oauth = nullpt
     c.token_timeout = 5s;
     c.retry.initial_backoff = 10ms;
     c.retry.max_backoff = 50ms;
+    c.observer = watch();
+    c.log_level = log_level::trace;
+    c.log = [w = watch()](log_level, std::string_view line) { w->seen(line); };
     return c;
 }
 

@@ -772,6 +772,26 @@ BOOST_FIXTURE_TEST_CASE(an_account_reply_echoing_the_password_leaks_nothing, rig
         BOOST_TEST(r.raw.find(password_canary) == std::string::npos);
 }
 
+BOOST_FIXTURE_TEST_CASE(events_and_log_lines_of_a_reply_echoing_secrets_hold_none, rig) {
+    // The result code goes into events: here it echoes the token and the secret.
+    hs::server srv(api_only(
+        [&](const hs::request&) {
+            return hs::reply(
+                hs::response(200, hs::percent_encode(hs::envelope(echo_known(true, false), "ok"))));
+        },
+        token_canary));
+    const auto before = watch()->lines();
+    client c(ioc.get_executor(), config_for(srv));
+    auto o = call(ioc, c, 3000ms);
+    BOOST_TEST_REQUIRE(o.r.has_value(), o.what);
+    BOOST_TEST(canary_in(o.r->code).empty(), "code: " << o.r->code);
+    // Started, finished, the token's refresh, the connections: all seen, none with a canary.
+    BOOST_TEST(watch()->lines() >= before + 6);
+    const auto leaks = watch()->leaks();
+    BOOST_TEST(leaks.empty(), leaks.size() << " lines with a canary, the first: "
+                                           << (leaks.empty() ? "" : leaks.front()));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------------------------------------
@@ -1066,3 +1086,15 @@ BOOST_FIXTURE_TEST_CASE(a_connection_closed_while_idle_is_replaced_before_use, r
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Every client of every test above reported its events and log lines to watch(): none may hold a
+// canary, whatever the servers echoed.
+struct no_canary_in_events {
+    void setup() {}
+    void teardown() {
+        const auto leaks = codef::hostile_test::watch()->leaks();
+        BOOST_TEST(leaks.empty(), leaks.size() << " event or log lines held a canary, the first: "
+                                               << (leaks.empty() ? "" : leaks.front()));
+    }
+};
+BOOST_TEST_GLOBAL_FIXTURE(no_canary_in_events);
