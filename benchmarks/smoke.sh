@@ -6,6 +6,8 @@
 set -euo pipefail
 build=${1:?usage: benchmarks/smoke.sh BUILD_DIR}
 "$build/benchmarks/throughput" --calls 200 --concurrency 8
+# With an observer counting every event (benchmarks/observer-overhead.sh measures its cost).
+"$build/benchmarks/throughput" --calls 200 --concurrency 8 --observer
 # The cold start's form: parameters given, no warm-up (the connectedId list takes none).
 params=$(mktemp)
 echo '{}' >"$params"

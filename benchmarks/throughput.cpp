@@ -2,12 +2,14 @@
 //
 //   throughput [--calls N] [--concurrency C] [--threads T] [--max-connections M]
 //              [--path PATH] [--api-url URL --oauth-url URL --ca-file PEM]
-//              [--params-file FILE [--no-warmup]] [--json]
+//              [--params-file FILE [--no-warmup]] [--observer] [--json]
 //
 // Without --api-url it starts an emulator in its own process (a smoke run: the figures then
 // include the server's work). benchmarks/run-throughput.sh runs the emulator as a separate,
 // pinned process instead. Prints calls/s, latency percentiles, CPU seconds, peak RSS, heap
-// allocations per call and the client's connection and token counters.
+// allocations per call and the client's connection and token counters. --observer installs an
+// observer that counts every event (relaxed atomics): the CPU per call with and without it is
+// what delivering events costs (benchmarks/observer-overhead.sh).
 //
 // What comes before the timed calls (the "warm-up"):
 //   - without --params-file, two calls (connectedId-list, account/list) that find the call's
@@ -20,6 +22,7 @@
 // before main) to the end of its first good timed call.
 #include <codef/client.hpp>
 #include <codef/emulator.hpp>
+#include <codef/observer.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -35,6 +38,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <new>
 #include <optional>
 #include <sstream>
@@ -119,6 +123,7 @@ struct options {
     std::string params_file;
     bool warmup = true;
     bool json_out = false;
+    bool observer = false;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -126,7 +131,7 @@ struct options {
         << "throughput: " << why << "\n"
         << "usage: throughput [--calls N] [--concurrency C] [--threads T] [--max-connections M]\n"
            "                  [--path PATH] [--api-url URL --oauth-url URL --ca-file PEM]\n"
-           "                  [--params-file FILE [--no-warmup]] [--json]\n";
+           "                  [--params-file FILE [--no-warmup]] [--observer] [--json]\n";
     std::exit(2);
 }
 
@@ -149,6 +154,10 @@ options parse(int argc, char** argv) {
         }
         if (a == "--no-warmup") {
             o.warmup = false;
+            continue;
+        }
+        if (a == "--observer") {
+            o.observer = true;
             continue;
         }
         if (i + 1 >= argc) usage(a + " needs a value (or is unknown)");
@@ -221,6 +230,25 @@ json::object read_params(const std::string& path) {
     return std::move(v.as_object());
 }
 
+// Counts every event, as the cheapest useful observer would: a relaxed atomic increment each.
+class counting_observer : public codef::observer {
+public:
+    void on_call_started(const codef::call_started_event&) override { bump(); }
+    void on_call_finished(const codef::call_finished_event&) override { bump(); }
+    void on_retry(const codef::retry_event&) override { bump(); }
+    void on_token_refresh_started(const codef::token_refresh_started_event&) override { bump(); }
+    void on_token_refresh_finished(const codef::token_refresh_finished_event&) override { bump(); }
+    void on_connection_opened(const codef::connection_opened_event&) override { bump(); }
+    void on_connection_closed(const codef::connection_closed_event&) override { bump(); }
+    void on_connection_stale(const codef::connection_stale_event&) override { bump(); }
+    void on_pool_wait(const codef::pool_wait_event&) override { bump(); }
+    std::uint64_t events() const { return events_.load(std::memory_order_relaxed); }
+
+private:
+    void bump() { events_.fetch_add(1, std::memory_order_relaxed); }
+    std::atomic<std::uint64_t> events_{0};
+};
+
 struct run_state {
     std::atomic<std::size_t> next{0};
     std::atomic<std::size_t> errors{0};
@@ -277,6 +305,11 @@ int main(int argc, char** argv) {
     cfg.max_connections = o.max_connections ? o.max_connections : o.concurrency;
     // One thread runs the io_context: the calls need no strand of their own (no hop at all).
     cfg.thread_safe = o.threads > 1;
+    std::shared_ptr<counting_observer> counter;
+    if (o.observer) {
+        counter = std::make_shared<counting_observer>();
+        cfg.observer = counter;
+    }
 
     try {
         asio::io_context ioc(static_cast<int>(o.threads));
@@ -311,6 +344,7 @@ int main(int argc, char** argv) {
         s.latency_us.assign(o.calls, 0);
         const double cpu0 = cpu_seconds();
         const std::uint64_t allocs0 = heap_allocations.load();
+        const std::uint64_t events0 = counter ? counter->events() : 0;
         const auto t0 = clock_type::now();
         ioc.restart();
         for (std::size_t w = 0; w < o.concurrency; ++w)
@@ -328,6 +362,8 @@ int main(int argc, char** argv) {
         const double allocs_per_call =
             static_cast<double>(heap_allocations.load() - allocs0) / static_cast<double>(o.calls);
         const auto st = client.stats();
+        const std::uint64_t events = counter ? counter->events() - events0 : 0;
+        const double cpu_us_per_call = cpu * 1e6 / static_cast<double>(o.calls);
 
         const double rate = static_cast<double>(o.calls) / wall;
         json::object out{{"calls", o.calls},
@@ -341,6 +377,9 @@ int main(int argc, char** argv) {
                          {"p999_ms", percentile_ms(s.latency_us, 0.999)},
                          {"cpu_s", cpu},
                          {"cpu_s_per_10k_calls", cpu * 10'000.0 / static_cast<double>(o.calls)},
+                         {"cpu_us_per_call", cpu_us_per_call},
+                         {"observer", o.observer},
+                         {"observer_events", events},
                          {"peak_rss_mib", peak_rss_mib()},
                          {"allocations_per_call", allocs_per_call},
                          {"connections_opened", st.connections_opened},
@@ -363,8 +402,14 @@ int main(int argc, char** argv) {
             std::printf("  latency p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n",
                         out["p50_ms"].as_double(), out["p99_ms"].as_double(),
                         out["p999_ms"].as_double());
-            std::printf("  CPU %.2f s (%.3f s per 10,000 calls), peak RSS %.1f MiB\n", cpu,
-                        out["cpu_s_per_10k_calls"].as_double(), peak_rss_mib());
+            std::printf("  CPU %.2f s (%.1f us per call, %.3f s per 10,000 calls), peak RSS %.1f "
+                        "MiB\n",
+                        cpu, cpu_us_per_call, out["cpu_s_per_10k_calls"].as_double(),
+                        peak_rss_mib());
+            if (o.observer)
+                std::printf("  observer: %llu events counted (%.2f per call)\n",
+                            static_cast<unsigned long long>(events),
+                            static_cast<double>(events) / static_cast<double>(o.calls));
             std::printf("  heap allocations per call %.1f\n", allocs_per_call);
             std::printf("  warm-up: %s; first good call %.1f ms after the program's start\n",
                         warmup, out["first_call_ms"].as_double());

@@ -16,8 +16,12 @@
 namespace example {
 
 using body_fn = std::function<boost::asio::awaitable<void>(codef::client&)>;
+// Changes the config before the client is made (a log, an observer); the emulator is null with
+// --sandbox.
+using prepare_fn = std::function<void(codef::config&, codef::emulator*)>;
 
-inline int run(int argc, char** argv, const body_fn& body, codef::emulator_options opts = {}) {
+inline int run(int argc, char** argv, const body_fn& body, codef::emulator_options opts = {},
+               const prepare_fn& prepare = {}) {
     const bool sandbox = argc > 1 && std::string_view(argv[1]) == "--sandbox";
     std::optional<codef::emulator> emulator;
     codef::config cfg;
@@ -26,6 +30,7 @@ inline int run(int argc, char** argv, const body_fn& body, codef::emulator_optio
         cfg = emulator->client_config();
         std::cout << "CODEF emulator at " << emulator->api_url() << "\n";
     }
+    if (prepare) prepare(cfg, emulator ? &*emulator : nullptr);
     try {
         boost::asio::io_context ioc;
         codef::client client(ioc.get_executor(), cfg);

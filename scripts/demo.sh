@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The demo: installs what is missing, builds, runs the quickstart against the CODEF emulator
 # embedded in the quickstart's own process, then starts the emulator as a program with 10,000
-# seeded connectedIds and sweeps them per organization with the command-line tool.
+# seeded connectedIds and sweeps them per organization with the command-line tool; then the
+# examples that show what a client tells its operator: its log sent to spdlog, and its metrics
+# served for Prometheus (scraped once here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh curl
-scripts/build.sh release quickstart codef-cli codef-emulator # and so all that `cmake --install` installs
+scripts/install-deps.sh curl libspdlog-dev
+scripts/build.sh release quickstart spdlog_logging metrics_server codef-cli codef-emulator # and so all that `cmake --install` installs
 
 echo "=== quickstart"
 build/release/example/quickstart
@@ -33,3 +35,19 @@ codef --concurrency 32 sweep /v1/kr/bank/p/account/account-list --per-organizati
 echo "$(wc -l <"$work/sweep.ndjson") lines written; the first:"
 head -n 1 "$work/sweep.ndjson" | cut -c 1-200
 echo "emulator counters: $(curl -s --cacert "$work/ca.pem" "$api_url/_emulator/stats" 2>/dev/null | cut -c 1-200 || true)"
+
+echo
+echo "=== the client's log sent to spdlog; injected 503s retried"
+build/release/example/spdlog_logging
+
+echo
+echo "=== the client's metrics at GET /metrics while calls run, for 2 s"
+build/release/example/metrics_server --seconds 2 >"$work/metrics_server.out" 2>&1 &
+metrics_pid=$!
+for _ in $(seq 100); do grep -q '^metrics at' "$work/metrics_server.out" && break; sleep 0.05; done
+metrics_url=$(sed -n 's/^metrics at \(http[^ ]*\) .*/\1/p' "$work/metrics_server.out")
+sleep 1
+echo "\$ curl -s $metrics_url | grep '^codef_calls_total'"
+curl -s "$metrics_url" | grep '^codef_calls_total' || true
+wait "$metrics_pid"
+cat "$work/metrics_server.out"

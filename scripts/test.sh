@@ -8,7 +8,7 @@
 # two-way authentication against the emulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh pkg-config doxygen
+scripts/install-deps.sh pkg-config doxygen libspdlog-dev # spdlog: example/spdlog_logging.cpp
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

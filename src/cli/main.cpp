@@ -1,6 +1,7 @@
 // codef: the command-line tool. Calls CODEF by hand, manages accounts, lists connectedIds, runs
 // resumable sweeps, and runs the emulator.
 #include "cli/completion.hpp"
+#include "cli/log_sink.hpp"
 #include "cli/output.hpp"
 #include "cli/profile.hpp"
 #include "cli/progress.hpp"
@@ -22,6 +23,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -82,6 +84,8 @@ struct globals {
     codef::config cfg;
     std::size_t concurrency = 16;
     bool quiet = false;
+    int verbose = 0;      // -v: the client's log on stderr at debug; -vv at trace
+    std::string log_file; // --log-file: the client's log appended there
 };
 
 std::string env(const char* name) {
@@ -676,6 +680,33 @@ struct sweep_args {
     bool per_organization = false;
     bool retry_failed = true;
     std::string business_type, client_type;
+    std::string metrics; // --metrics FILE
+};
+
+// sweep --metrics FILE: the client's metrics in the Prometheus text format, written once, when
+// the sweep ends however it ends: done, failed, interrupted (from the signal thread too, when the
+// sweep outlives its deadline). The mutex makes a second saver wait for the first, so that the
+// client is never destroyed under a write.
+class metrics_file {
+public:
+    explicit metrics_file(std::string path)
+        : path_(std::move(path)) {}
+    void watch(const codef::client& c) { client_.store(&c); }
+    void save() {
+        std::lock_guard lock(mutex_);
+        const codef::client* c = client_.load();
+        if (path_.empty() || !c || saved_) return;
+        saved_ = true;
+        if (auto problem = codef::cli::write_replacing(path_, codef::to_prometheus(c->metrics()));
+            !problem.empty())
+            std::cerr << "codef: --metrics: " << problem << "\n";
+    }
+
+private:
+    std::string path_; // empty: none asked for
+    std::atomic<const codef::client*> client_{nullptr};
+    std::mutex mutex_;
+    bool saved_ = false;
 };
 
 // What the first SIGINT or SIGTERM does; empty: exit 130 at once. A second one always exits.
@@ -727,7 +758,7 @@ void print_summary(const codef::sweep_progress& p, bool interrupted) {
 }
 
 asio::awaitable<int> sweep(codef::client& c, const globals& g, sweep_args a,
-                           interrupt_fn& on_interrupt) {
+                           interrupt_fn& on_interrupt, metrics_file& metrics) {
     std::unique_ptr<codef::id_source> source;
     if (!a.ids_file.empty()) {
         auto f = codef::file_source(a.ids_file);
@@ -776,6 +807,7 @@ asio::awaitable<int> sweep(codef::client& c, const globals& g, sweep_args a,
         grace.async_wait([&](boost::system::error_code ec) {
             if (ec) return;
             (void)target->flush();
+            metrics.save();
             if (!g.quiet) print_summary(job.progress(), true);
             std::_Exit(exit_interrupted);
         });
@@ -784,6 +816,7 @@ asio::awaitable<int> sweep(codef::client& c, const globals& g, sweep_args a,
     auto r = co_await job.run(*source, out);
     on_interrupt = nullptr;
     grace.cancel();
+    metrics.save();
     if (bar) std::cerr << "\n";
     if (!r) co_return fail(r.get_failure());
     const auto& p = r->progress;
@@ -1153,6 +1186,14 @@ cli::cli(globals& g, command_line& cl) {
                 ->type_name("SECONDS"),
             [](const std::string& v) { return not_positive(v, 86'400); });
     app.add_flag("--quiet", g.quiet, "no progress, no summary");
+    app.add_flag("-v,--verbose", g.verbose,
+                 "the client's log on stderr: -v each call and token refresh (debug), -vv "
+                 "connections and pool waits too (trace)");
+    app.add_option("--log-file", g.log_file,
+                   "append the client's log to FILE (mode 0600), a time on each line; at -v's "
+                   "level, else at info")
+        ->type_name("FILE")
+        ->envname("CODEF_LOG_FILE");
     pretty_opt = app.add_flag("--pretty,!--compact", pretty_flag,
                               "replies indented, or on one line (default: indented on a\n"
                               "terminal, one line when piped)");
@@ -1304,7 +1345,7 @@ and keyFile, or certType "pfx" and certFile) are base64, or "@PATH": the file's 
         "sweep",
         {"sweep PATH [--params JSON]",
          "[--per-organization [--business-type BK] [--client-type P]]",
-         "[--ids-file FILE] [--no-retry-failed] --out FILE|-"},
+         "[--ids-file FILE] [--no-retry-failed] --out FILE|- [--metrics FILE]"},
         "call PATH for every connectedId (or each of its organizations): NDJSON,\n"
         "resumable; rerun the same command to resume or to retry the failed items",
         R"(Calls PATH once for every connectedId (from the paged listing, or --ids-file, one a line), or
@@ -1344,6 +1385,11 @@ when some items failed; 130 when interrupted (rerun to resume).)",
                     "keep the failed items of an earlier run as done");
     sweep->add_option("--out", cl.sweep.out, "the NDJSON file, or - for stdout (not resumable)")
         ->type_name("FILE|-");
+    sweep
+        ->add_option("--metrics", cl.sweep.metrics,
+                     "when the sweep ends (interrupted too), the client's metrics written to FILE "
+                     "in the Prometheus text format")
+        ->type_name("FILE");
 
     // The emulator reads its own options (codef emulator --help), the global ones not among them.
     emulator = command("emulator", {"emulator [emulator options]"},
@@ -1517,6 +1563,11 @@ int run(int argc, char** argv) {
         sw.params = read_object(given("--params") ? std::optional<std::string_view>(cl.params)
                                                   : std::nullopt,
                                 "--params");
+        if (given("--metrics")) {
+            if (sw.metrics.empty()) throw usage_error{"--metrics: empty"};
+            if (auto problem = not_writable(sw.metrics); !problem.empty())
+                throw usage_error{"--metrics: " + sw.metrics + ": " + problem};
+        }
     }
     json::value parsed =
         command == "call" || command == "accounts" ? read_json(input, "input") : json::value();
@@ -1536,9 +1587,11 @@ int run(int argc, char** argv) {
     asio::signal_set signals(signal_ioc, SIGINT, SIGTERM);
     asio::steady_timer deadline(signal_ioc);
     const bool graceful = command == "sweep";
-    const auto interrupted = [] {
+    metrics_file metrics(command == "sweep" ? sw.metrics : std::string());
+    const auto interrupted = [&metrics] {
         codef::cli::restore_terminal();
         remove_captchas();
+        metrics.save();
         std::_Exit(exit_interrupted);
     };
     signals.async_wait([&](boost::system::error_code ec, int) {
@@ -1570,6 +1623,19 @@ int run(int argc, char** argv) {
     if (command == "encrypt")
         return encrypt(g.cfg.public_key, line.source_of(app.get_option("--public-key")));
 
+    // The client's log: stderr with -v, the file with --log-file (opened before anything is
+    // sent); neither: the client makes no line at all.
+    auto log = std::make_shared<codef::cli::log_sink>();
+    g.cfg.log_level = codef::cli::log_level_for(g.verbose, !g.log_file.empty());
+    if (g.verbose > 0) log->to_stderr(::isatty(STDERR_FILENO) == 1);
+    if (const CLI::Option* o = app.get_option("--log-file"); o->count() > 0 && g.log_file.empty())
+        throw usage_error{line.source_of(o) + ": empty"};
+    if (!g.log_file.empty())
+        if (auto problem = log->open_file(g.log_file); !problem.empty())
+            throw usage_error{line.source_of(app.get_option("--log-file")) + ": " + problem};
+    if (g.cfg.log_level != codef::log_level::off)
+        g.cfg.log = [log](codef::log_level l, std::string_view text) { log->write(l, text); };
+
     if (auto v = codef::validate(g.cfg); !v) throw usage_error{v.diag().detail};
     std::optional<codef::client> c;
     try {
@@ -1577,6 +1643,7 @@ int run(int argc, char** argv) {
     } catch (const codef::error& e) {
         throw usage_error{e.diag().detail.empty() ? e.what() : e.diag().detail};
     }
+    metrics.watch(*c);
     int status = exit_ok;
     std::optional<usage_error> late_usage;
     auto body = [&]() -> asio::awaitable<int> {
@@ -1589,7 +1656,7 @@ int run(int argc, char** argv) {
         if (command == "accounts")
             co_return co_await accounts(*c, cl.verb, cl.connected_id, std::move(parsed));
         if (command == "connected-ids") co_return co_await connected_ids(*c);
-        co_return co_await sweep(*c, g, std::move(sw), on_interrupt);
+        co_return co_await sweep(*c, g, std::move(sw), on_interrupt, metrics);
     };
     asio::co_spawn(ioc, body(), [&](std::exception_ptr e, int s) {
         // Done: nothing else is waited for (a token refresh still under way, idle connections).
@@ -1606,6 +1673,7 @@ int run(int argc, char** argv) {
         }
     });
     ioc.run();
+    metrics.save(); // a sweep that failed before it began, or ended by an exception
     if (late_usage) throw *late_usage;
     return status;
 }

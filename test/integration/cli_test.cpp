@@ -16,6 +16,7 @@
 #include <iterator>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -132,9 +133,9 @@ int lines(const std::string& text) {
 // The tool runs without the caller's CODEF_ variables and profile: only what a test gives it.
 struct isolated_environment {
     isolated_environment() {
-        for (const char* v :
-             {"CODEF_ENV", "CODEF_API_URL", "CODEF_OAUTH_URL", "CODEF_CA_FILE", "CODEF_CLIENT_ID",
-              "CODEF_CLIENT_SECRET", "CODEF_PUBLIC_KEY", "CODEF_PROFILE", "XDG_CONFIG_HOME"})
+        for (const char* v : {"CODEF_ENV", "CODEF_API_URL", "CODEF_OAUTH_URL", "CODEF_CA_FILE",
+                              "CODEF_CLIENT_ID", "CODEF_CLIENT_SECRET", "CODEF_PUBLIC_KEY",
+                              "CODEF_PROFILE", "CODEF_LOG_FILE", "XDG_CONFIG_HOME"})
             ::unsetenv(v);
         ::setenv("HOME", "/nonexistent/codef-cli-test-home", 1);
     }
@@ -1612,6 +1613,295 @@ BOOST_FIXTURE_TEST_CASE(simple_authentication_and_a_resumed_challenge_at_a_termi
     auto r = c.wait();
     BOOST_TEST_REQUIRE(r.status == 0, r.err);
     BOOST_TEST(json::parse(r.out).at("result").at("code").as_string() == "CF-00000");
+}
+
+namespace {
+// A line of the Prometheus text exposition format (0.0.4): a HELP or TYPE comment, or a sample
+// (a metric name, labels, a value, an optional timestamp).
+bool prometheus_line(const std::string& line) {
+    static const std::regex help(R"(# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*)");
+    static const std::regex type(
+        R"(# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped))");
+    static const std::string label = R"([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")";
+    static const std::regex sample(
+        "[a-zA-Z_:][a-zA-Z0-9_:]*(\\{(" + label + "(," + label + ")*,?)?\\})? " +
+        R"((NaN|[+-]?Inf|[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)( -?[0-9]+)?)");
+    return std::regex_match(line, help) || std::regex_match(line, type) ||
+           std::regex_match(line, sample);
+}
+
+// The sum of the samples of the metric name (every series whose labels contain with).
+double sum_of(const std::string& text, const std::string& name, const std::string& with = {}) {
+    double sum = 0;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.starts_with(name) || line.size() == name.size()) continue;
+        if (line[name.size()] != ' ' && line[name.size()] != '{') continue;
+        if (!with.empty() && line.substr(0, line.rfind(' ')).find(with) == std::string::npos)
+            continue;
+        sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return sum;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        out.push_back(line);
+    return out;
+}
+
+bool any_line(const std::vector<std::string>& lines,
+              const std::function<bool(const std::string&)>& f) {
+    return std::any_of(lines.begin(), lines.end(), f);
+}
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(verbose_logs_each_call_on_stderr_and_leaves_stdout_alone, fixture) {
+    const std::vector<std::string> call{"call", "/v1/account/connectedId-list",
+                                        R"({"pageNo":"1"})"};
+    auto with = [&](std::vector<std::string> before, std::vector<std::string> after = {}) {
+        before.insert(before.end(), call.begin(), call.end());
+        before.insert(before.end(), after.begin(), after.end());
+        return run(before);
+    };
+    auto plain = with({});
+    BOOST_TEST_REQUIRE(plain.status == 0, plain.err);
+    BOOST_TEST(plain.err.empty(), plain.err);
+    auto verbose = with({"-v"});
+    BOOST_TEST_REQUIRE(verbose.status == 0, verbose.err);
+    // stdout: the same reply, on one line (but its transactionId: each call has its own).
+    auto reply_of = [](const std::string& out) {
+        auto v = json::parse(out);
+        v.at("result").as_object().erase("transactionId");
+        return v;
+    };
+    BOOST_TEST(lines(verbose.out) == 1);
+    BOOST_TEST(reply_of(verbose.out) == reply_of(plain.out));
+    // stderr: a line an event, "codef: LEVEL: event=...", the call's with its HTTP status; -v
+    // logs at debug, so no trace line.
+    const std::regex event_line("codef: (debug|info|warning|error): event=[a-z_]+( .*)?");
+    const auto err = lines_of(verbose.err);
+    BOOST_TEST_REQUIRE(!err.empty());
+    for (const auto& l : err)
+        BOOST_TEST(std::regex_match(l, event_line), l);
+    BOOST_TEST(any_line(err,
+                        [](const std::string& l) {
+                            return l.starts_with("codef: debug: event=call_finished ") &&
+                                   l.find(" path=/v1/account/connectedId-list ") !=
+                                       std::string::npos &&
+                                   l.find(" status=200 ") != std::string::npos;
+                        }),
+               verbose.err);
+    // -vv (or --verbose twice, after the command too): trace as well, the connections opened.
+    for (const auto& very : {with({"-vv"}), with({}, {"--verbose", "--verbose"})}) {
+        BOOST_TEST(very.status == 0, very.err);
+        BOOST_TEST(very.err.find("codef: trace: event=connection_opened pool=api ") !=
+                       std::string::npos,
+                   very.err);
+        BOOST_TEST(very.err.find("codef: debug: event=call_finished ") != std::string::npos);
+        BOOST_TEST(reply_of(very.out) == reply_of(plain.out));
+    }
+}
+
+BOOST_FIXTURE_TEST_CASE(log_file_appends_lines_with_a_time_and_a_level_to_a_file_of_mode_0600,
+                        fixture) {
+    const std::string log = dir.path() + "/codef.log";
+    const std::vector<std::string> call{"call", "/v1/account/connectedId-list", "{}"};
+    auto first_run = run({"--log-file", log, call[0], call[1], call[2]});
+    BOOST_TEST_REQUIRE(first_run.status == 0, first_run.err);
+    BOOST_TEST(first_run.err.empty(), first_run.err); // no -v: nothing on stderr
+    BOOST_TEST(mode_of(log) == 0600u);
+    const std::regex stamped(R"(20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9])"
+                             R"(\.[0-9]{3}Z (trace|debug|info|warning|error) event=[a-z_]+( .*)?)");
+    const auto first = lines_of(file_text(log));
+    BOOST_TEST_REQUIRE(!first.empty());
+    for (const auto& l : first)
+        BOOST_TEST(std::regex_match(l, stamped), l);
+    // Without -v, at info: the token's refresh, not each call (debug).
+    BOOST_TEST(any_line(first, [](const std::string& l) {
+        return l.find(" info event=token_refresh_finished ") != std::string::npos;
+    }));
+    BOOST_TEST(!any_line(
+        first, [](const std::string& l) { return l.find(" debug ") != std::string::npos; }));
+    // Appended to, never replaced; from CODEF_LOG_FILE too; with -v at debug, on stderr as well.
+    auto second_run = codef::test::run_process(cli({"-v", call[0], call[1], call[2]}), dir.path(),
+                                               {}, {"CODEF_LOG_FILE=" + log});
+    BOOST_TEST_REQUIRE(second_run.status == 0, second_run.err);
+    BOOST_TEST(second_run.err.find("codef: debug: event=call_finished ") != std::string::npos);
+    const auto second = lines_of(file_text(log));
+    BOOST_TEST_REQUIRE(second.size() > first.size());
+    BOOST_TEST(std::equal(first.begin(), first.end(), second.begin()));
+    for (const auto& l : second)
+        BOOST_TEST(std::regex_match(l, stamped), l);
+    BOOST_TEST(any_line(second, [](const std::string& l) {
+        return l.find(" debug event=call_finished ") != std::string::npos &&
+               l.find(" status=200 ") != std::string::npos;
+    }));
+    BOOST_TEST(mode_of(log) == 0600u);
+    // A file that cannot be opened: status 2, naming it, and nothing sent.
+    const auto before = emu.stats();
+    const std::string nowhere = dir.path() + "/missing-dir/codef.log";
+    auto bad = run({"--log-file", nowhere, "token"});
+    BOOST_TEST(bad.status == 2);
+    BOOST_TEST(bad.err.starts_with("codef: --log-file: " + nowhere + ": cannot be opened"),
+               bad.err);
+    BOOST_TEST(lines(bad.err) == 1);
+    BOOST_TEST(emu.stats().token_requests == before.token_requests);
+}
+
+BOOST_AUTO_TEST_CASE(sweep_metrics_count_every_call_in_the_prometheus_text_format) {
+    fixture f(40);
+    const std::string product = "/v1/kr/bank/p/account/account-list";
+    const std::string out = f.dir.path() + "/out.ndjson";
+    const std::string metrics = f.dir.path() + "/sweep.prom";
+    const std::vector<std::string> sweep{"sweep",     product, "--per-organization", "--out", out,
+                                         "--metrics", metrics};
+    auto r = f.run(sweep);
+    BOOST_TEST_REQUIRE(r.status == 0, r.err);
+    BOOST_TEST(r.err.find("sweep done: 40 connectedIds") != std::string::npos);
+    const std::string text = file_text(metrics);
+    BOOST_TEST_REQUIRE(!text.empty());
+    BOOST_TEST(text.back() == '\n');
+    for (const auto& l : lines_of(text))
+        BOOST_TEST(prometheus_line(l), l);
+    BOOST_TEST(!std::filesystem::exists(metrics + ".tmp"));
+    // Every call the sweep made (the listing, each connectedId's accounts, the product per
+    // organization) is counted once: the emulator saw as many, none of them retried.
+    const auto stats = f.emu.stats();
+    BOOST_TEST(stats.api_requests > 40u);
+    BOOST_TEST(sum_of(text, "codef_calls_total") == static_cast<double>(stats.api_requests));
+    BOOST_TEST(sum_of(text, "codef_calls_total", R"(class="product")") ==
+               static_cast<double>(stats.requests_by_path.at(product)));
+    BOOST_TEST(static_cast<double>(f.ids_in(out).size()) <=
+               sum_of(text, "codef_calls_total", R"(class="product")"));
+    BOOST_TEST(sum_of(text, "codef_call_duration_seconds_count") ==
+               sum_of(text, "codef_calls_total"));
+    BOOST_TEST(sum_of(text, "codef_calls_in_flight") == 0.0);
+
+    // A rerun (nothing left but the listing) replaces the file: its own calls only.
+    auto again = f.run(sweep);
+    BOOST_TEST_REQUIRE(again.status == 0, again.err);
+    const std::string second = file_text(metrics);
+    const auto after = f.emu.stats();
+    BOOST_TEST(sum_of(second, "codef_calls_total") ==
+               static_cast<double>(after.api_requests - stats.api_requests));
+    BOOST_TEST(sum_of(second, "codef_calls_total", R"(class="product")") == 0.0);
+
+    // A file that cannot be written: status 2 before anything is sent.
+    auto bad = f.run(
+        {"sweep", product, "--out", out, "--metrics", f.dir.path() + "/missing-dir/sweep.prom"});
+    BOOST_TEST(bad.status == 2);
+    BOOST_TEST(bad.err.starts_with("codef: --metrics: "), bad.err);
+    BOOST_TEST(f.emu.stats().api_requests == after.api_requests);
+}
+
+BOOST_AUTO_TEST_CASE(an_interrupted_sweep_still_writes_its_metrics) {
+    fixture f(5'000, 50'000);
+    emulator_faults slow;
+    slow.reply_delay = 2ms;
+    f.emu.apply(slow);
+    const std::string out = f.dir.path() + "/out.ndjson";
+    const std::string metrics = f.dir.path() + "/sweep.prom";
+    codef::test::child c(f.cli({"--concurrency", "8", "sweep", "/v1/kr/bank/b/account/list",
+                                "--out", out, "--metrics", metrics}),
+                         f.dir.path());
+    BOOST_TEST_REQUIRE(codef::test::eventually([&] {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(out, ec);
+        return !ec && size > 4'000;
+    }));
+    BOOST_TEST(!std::filesystem::exists(metrics)); // only once the sweep ends
+    c.signal(SIGINT);
+    auto r = c.wait();
+    BOOST_TEST_REQUIRE(r.status == 130, r.err);
+    const std::string text = file_text(metrics);
+    BOOST_TEST_REQUIRE(!text.empty());
+    for (const auto& l : lines_of(text))
+        BOOST_TEST(prometheus_line(l), l);
+    // Each item written came from a call counted; a call cut short by the exit is in the
+    // emulator's count but not in the metrics.
+    const double calls = sum_of(text, "codef_calls_total", R"(class="product")");
+    BOOST_TEST(static_cast<double>(f.ids_in(out).size()) <= calls);
+    BOOST_TEST(calls < 5'000.0);
+    BOOST_TEST(sum_of(text, "codef_calls_total") <=
+               static_cast<double>(f.emu.stats().api_requests));
+}
+
+BOOST_AUTO_TEST_CASE(verbose_logs_never_show_the_client_secret_or_a_token) {
+    const std::string id = "canary-client";
+    const std::string secret = "canary-secret-5d1e0b7a9c";
+    emulator_options o;
+    o.credentials = {{id, secret}};
+    o.credentials_environment = environment::sandbox;
+    o.seed_connected_ids = 20;
+    emulator emu(o);
+    codef::test::temp_dir dir;
+    const std::string ca = dir.path() + "/ca.pem";
+    std::ofstream(ca) << emu.ca_pem();
+    const std::string log = dir.path() + "/codef.log";
+    auto codef = [&](std::vector<std::string> args, bool secret_in_env) {
+        std::vector<std::string> all{
+            CODEF_CLI_PATH, "--api-url", emu.api_url(), "--oauth-url", emu.oauth_url(),
+            "--ca-file",    ca};
+        for (const std::string& a :
+             {std::string("--client-id"), id, std::string("-vv"), std::string("--log-file"), log})
+            all.push_back(a);
+        if (!secret_in_env) {
+            all.push_back("--client-secret");
+            all.push_back(secret);
+        }
+        all.insert(all.end(), args.begin(), args.end());
+        return codef::test::run_process(
+            all, dir.path(), {},
+            secret_in_env ? std::vector<std::string>{"CODEF_CLIENT_SECRET=" + secret}
+                          : std::vector<std::string>{});
+    };
+    auto token = codef({"token", "--show-token"}, false);
+    BOOST_TEST_REQUIRE(token.status == 0, token.err);
+    const auto shown = lines_of(token.out);
+    BOOST_TEST_REQUIRE(shown.size() == 2u);
+    const std::string issued = shown[1];
+    BOOST_TEST_REQUIRE(issued.starts_with("eyJ")); // a JWT: what to look for below
+    auto call = codef({"call", "/v1/account/connectedId-list", "{}"}, true);
+    BOOST_TEST(call.status == 0, call.err);
+    auto sweep = codef({"sweep", "/v1/kr/bank/p/account/account-list", "--per-organization",
+                        "--out", dir.path() + "/out.ndjson"},
+                       true);
+    BOOST_TEST(sweep.status == 0, sweep.err);
+    // Refused: the failure is logged (401 from the token endpoint), the secret given still not.
+    auto refused =
+        codef::test::run_process({CODEF_CLI_PATH, "--api-url", emu.api_url(), "--oauth-url",
+                                  emu.oauth_url(), "--ca-file", ca, "--client-id", id, "-vv",
+                                  "--log-file", log, "--client-secret", secret + "-not", "token"},
+                                 dir.path());
+    BOOST_TEST(refused.status == 3);
+
+    const std::string logged = file_text(log);
+    // What is searched holds the events: a check that cannot pass on empty text.
+    BOOST_TEST(logged.find(" trace event=connection_opened ") != std::string::npos);
+    BOOST_TEST(logged.find(" debug event=call_finished ") != std::string::npos);
+    BOOST_TEST(logged.find(" error event=token_refresh_finished ") != std::string::npos, logged);
+    BOOST_TEST(call.err.find("event=call_finished") != std::string::npos);
+    BOOST_TEST(sweep.err.find("event=call_finished") != std::string::npos);
+    const std::vector<std::pair<std::string, const std::string*>> texts{
+        {"token's stderr", &token.err},
+        {"call's stderr", &call.err},
+        {"sweep's stderr", &sweep.err},
+        {"refused's stderr", &refused.err},
+        {"the log file", &logged}};
+    for (const auto& [what, text] : texts) {
+        BOOST_TEST_CONTEXT(what) {
+            BOOST_TEST(text->find(secret) == std::string::npos);
+            BOOST_TEST(text->find("canary-secret") == std::string::npos);
+            BOOST_TEST(text->find(issued) == std::string::npos);
+            BOOST_TEST(text->find(issued.substr(issued.rfind('.') + 1)) == std::string::npos);
+            BOOST_TEST(text->find("eyJ") == std::string::npos); // no token of any process
+            BOOST_TEST(text->find("Bearer") == std::string::npos);
+            BOOST_TEST(text->find("Basic ") == std::string::npos);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -184,6 +184,29 @@ BOOST_AUTO_TEST_CASE(a_401_storm_of_a_thousand_calls_gives_one_token_refresh_eve
     BOOST_TEST(m.sum("codef_token_refreshes_total", {{"outcome", "issued"}}) == 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_refresh_says_why_it_began_forced_and_403_included) {
+    client c(ioc.get_executor(), cfg());
+    BOOST_TEST(codef::test::run(ioc, c.try_token()).has_value());
+    emulator_faults f;
+    f.token_authorities = std::vector<std::string>{"CARD"}; // a token that may not read banks
+    emu.apply(f);
+    BOOST_TEST(codef::test::run(ioc, c.refresh_token()).has_value());
+    emulator_faults all;
+    all.token_authorities =
+        std::vector<std::string>{"BANK", "CARD", "INSURANCE", "PUBLIC", "STOCK", "ETC"};
+    emu.apply(all);
+    // The bank call meets 403 access_denied, reissues once and goes again.
+    auto r = codef::test::run(
+        ioc, c.try_request("/v1/kr/bank/p/account/account-list", {{"organization", "0004"}}));
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(emu.stats().forbidden == 1u);
+    std::lock_guard l(seen->m);
+    BOOST_TEST(seen->refreshes[refresh_reason::first_use] == 1);
+    BOOST_TEST(seen->refreshes[refresh_reason::forced] == 1);
+    BOOST_TEST(seen->refreshes[refresh_reason::forbidden] == 1);
+    BOOST_TEST(seen->refreshes.size() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(the_prometheus_text_parses_and_counts_every_call) {
     client c(ioc.get_executor(), cfg());
     emulator_faults f;
