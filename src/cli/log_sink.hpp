@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace codef::cli {
@@ -104,13 +105,15 @@ private:
     int fd_ = -1;
 };
 
-// text written to path.tmp, then renamed over path: a reader sees the old file or the new one,
-// never half of one. Empty, or why it could not be.
-inline std::string write_replacing(const std::string& path, std::string_view text) {
-    const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return tmp + ": cannot be written: " + std::strerror(errno);
-    bool ok = write_all(fd, text);
+// text written beside path (a file of its own, made 0600 by mkstemp, then given mode) and renamed
+// over path: a reader sees the old file or the new one, never half of one. Empty, or why it could
+// not be.
+inline std::string write_replacing(const std::string& path, std::string_view text,
+                                   mode_t mode = 0644) {
+    std::string tmp = path + ".XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0) return path + ": cannot be written: " + std::strerror(errno);
+    bool ok = write_all(fd, text) && (mode == 0600 || ::fchmod(fd, mode) == 0);
     const int err = errno;
     if (::close(fd) != 0) ok = false;
     if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {

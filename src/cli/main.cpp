@@ -364,26 +364,7 @@ void describe(const codef::two_way_challenge& ch, std::string_view lead, captcha
 // The challenge to_json() gives in path, mode 0600: written beside it and renamed over it, so
 // that a reader never sees half of it. Empty, or what went wrong.
 std::string write_challenge(const std::string& path, const codef::two_way_challenge& ch) {
-    const std::string text = json::serialize(ch.to_json()) + "\n";
-    std::string tmp = path + ".XXXXXX";
-    const int fd = ::mkstemp(tmp.data()); // mode 0600
-    if (fd < 0) return path + ": cannot be written: " + std::strerror(errno);
-    std::size_t done = 0;
-    bool ok = true;
-    while (ok && done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        ok = n > 0;
-        if (ok) done += static_cast<std::size_t>(n);
-    }
-    const int err = errno;
-    if (::close(fd) != 0) ok = false;
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        const std::string why = std::strerror(ok ? errno : err);
-        ::unlink(tmp.c_str());
-        return path + ": cannot be written: " + why;
-    }
-    return {};
+    return codef::cli::write_replacing(path, json::serialize(ch.to_json()) + "\n", 0600);
 }
 
 // The challenge kept in a file by --challenge-out; a usage error naming the file and the key.
@@ -960,6 +941,7 @@ struct command_line {
     bool show_token = false, new_token = false;
     std::string path, input, verb, connected_id, params, shell;
     std::string answer, challenge_out, resume; // call
+    std::string proxy;                         // --proxy: a URL, or "env"
     sweep_args sweep;
     bool no_retry_failed = false;
 };
@@ -967,13 +949,17 @@ struct command_line {
 // The value of each secret option that could be in a message: from argv, from the environment.
 std::vector<std::string> secret_values(int argc, char** argv) {
     std::vector<std::string> out;
-    if (auto e = env("CODEF_CLIENT_SECRET"); !e.empty()) out.push_back(e);
+    // The proxy's URL may hold its password.
+    for (const char* name : {"CODEF_CLIENT_SECRET", "CODEF_PROXY"})
+        if (auto e = env(name); !e.empty()) out.push_back(e);
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
-        if (a == "--client-secret" && i + 1 < argc)
-            out.emplace_back(argv[i + 1]);
-        else if (a.starts_with("--client-secret="))
-            out.emplace_back(a.substr(std::string_view("--client-secret=").size()));
+        for (const std::string_view option : {"--client-secret", "--proxy"}) {
+            if (a == option && i + 1 < argc)
+                out.emplace_back(argv[i + 1]);
+            else if (a.starts_with(option) && a.size() > option.size() && a[option.size()] == '=')
+                out.emplace_back(a.substr(option.size() + 1));
+        }
     }
     return out;
 }
@@ -1179,6 +1165,11 @@ cli::cli(globals& g, command_line& cl) {
     app.add_option("--public-key", g.cfg.public_key, "CODEF's RSA public key, to encrypt passwords")
         ->type_name("BASE64")
         ->envname("CODEF_PUBLIC_KEY");
+    app.add_option("--proxy", cl.proxy,
+                   "an HTTP proxy for every connection (CONNECT), http://[user:password@]host:port;"
+                   " `env`: https_proxy and no_proxy as curl reads them")
+        ->type_name("URL|env")
+        ->envname("CODEF_PROXY");
     checked(app.add_option("--concurrency", cl.concurrency, "calls at once (default 16)")
                 ->type_name("N"),
             [](const std::string& v) { return not_positive(v, 10'000); });
@@ -1210,7 +1201,8 @@ cli::cli(globals& g, command_line& cl) {
     for (const CLI::Option* o : app.get_options()) {
         if (o == profile_opt || o == app.get_help_ptr() || o->get_name() == "--version") continue;
         codef::cli::setting s;
-        const bool secret = o->get_name() == "--client-secret";
+        // The proxy's URL may hold its password: like the secret, never in a profile.
+        const bool secret = o->get_name() == "--client-secret" || o->get_name() == "--proxy";
         s.what = secret                         ? codef::cli::setting::kind::secret
                  : !codef::cli::takes_value(*o) ? codef::cli::setting::kind::flag
                                                 : codef::cli::setting::kind::value;
@@ -1575,6 +1567,10 @@ int run(int argc, char** argv) {
         throw usage_error{"the parameters must be a JSON object"};
     if (!cl.timeout.empty()) g.cfg.call_timeout = std::chrono::seconds(positive(cl.timeout));
     g.cfg.max_connections = std::max<std::size_t>(g.concurrency, 1);
+    if (cl.proxy == "env")
+        g.cfg.proxy.from_environment = true;
+    else
+        g.cfg.proxy.url = cl.proxy;
 
     // SIGINT, SIGTERM: exit 130 at once (a terminal's echo turned back on first), except in a
     // sweep (see sweep()); a second one always. The signals are taken on a thread of their own,

@@ -7,6 +7,7 @@
 #include <codef/client.hpp>
 #include <codef/crypto.hpp>
 #include <codef/emulator.hpp>
+#include <codef/emulator_proxy.hpp>
 #include <codef/two_way.hpp>
 #include <codef/version.hpp>
 
@@ -135,7 +136,7 @@ struct isolated_environment {
     isolated_environment() {
         for (const char* v : {"CODEF_ENV", "CODEF_API_URL", "CODEF_OAUTH_URL", "CODEF_CA_FILE",
                               "CODEF_CLIENT_ID", "CODEF_CLIENT_SECRET", "CODEF_PUBLIC_KEY",
-                              "CODEF_PROFILE", "CODEF_LOG_FILE", "XDG_CONFIG_HOME"})
+                              "CODEF_PROFILE", "CODEF_LOG_FILE", "CODEF_PROXY", "XDG_CONFIG_HOME"})
             ::unsetenv(v);
         ::setenv("HOME", "/nonexistent/codef-cli-test-home", 1);
     }
@@ -343,6 +344,37 @@ BOOST_FIXTURE_TEST_CASE(call_prints_the_decoded_reply, fixture) {
     auto compact =
         run({"--pretty", "--compact", "call", "/v1/account/connectedId-list", R"({"pageNo":"1"})"});
     BOOST_TEST(lines(compact.out) == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(proxy_sends_every_connection_through_connect_and_hides_its_password,
+                        fixture) {
+    emulator_proxy_options po;
+    po.username = "cli-user";
+    po.password = "CANARY-PROXY-PW-81b2";
+    emulator_proxy proxy(po);
+    const std::string with_password =
+        "http://cli-user:CANARY-PROXY-PW-81b2@127.0.0.1:" + std::to_string(proxy.port());
+    auto r = run({"--proxy", with_password, "call", "/v1/account/connectedId-list", "{}"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(json::parse(r.out).at("result").at("code").as_string() == "CF-00000");
+    // The token's connection and the API's, each a tunnel to the emulator.
+    BOOST_TEST(proxy.stats().tunnels_opened == 2u);
+    // The environment variable too; a refusal (wrong password) is a transport failure, status 4,
+    // that never shows the password.
+    const std::string wrong =
+        "http://cli-user:CANARY-WRONG-PW-77@127.0.0.1:" + std::to_string(proxy.port());
+    auto refused = codef::test::run_process(cli({"call", "/v1/account/connectedId-list", "{}"}),
+                                            dir.path(), {}, {"CODEF_PROXY=" + wrong});
+    BOOST_TEST(refused.status == 4);
+    BOOST_TEST(refused.err.find("proxy") != std::string::npos, refused.err);
+    BOOST_TEST(refused.err.find("CANARY-WRONG-PW-77") == std::string::npos, refused.err);
+    BOOST_TEST(refused.err.find("CANARY-PROXY-PW-81b2") == std::string::npos);
+    // Never read from a profile: the URL may hold a password.
+    const std::string profile = dir.path() + "/proxy.profile";
+    std::ofstream(profile) << "proxy = " << with_password << "\n";
+    auto in_profile = run({"--profile", profile, "token"});
+    BOOST_TEST(in_profile.status == 2);
+    BOOST_TEST(in_profile.err.find("CANARY-PROXY-PW-81b2") == std::string::npos, in_profile.err);
 }
 
 BOOST_FIXTURE_TEST_CASE(bad_input_is_one_line_and_status_2_before_anything_is_sent, fixture) {
@@ -1766,7 +1798,8 @@ BOOST_AUTO_TEST_CASE(sweep_metrics_count_every_call_in_the_prometheus_text_forma
     BOOST_TEST(text.back() == '\n');
     for (const auto& l : lines_of(text))
         BOOST_TEST(prometheus_line(l), l);
-    BOOST_TEST(!std::filesystem::exists(metrics + ".tmp"));
+    for (const auto& e : std::filesystem::directory_iterator(f.dir.path()))
+        BOOST_TEST(e.path().filename().string().find("sweep.prom.") != 0, e.path()); // no temporary
     // Every call the sweep made (the listing, each connectedId's accounts, the product per
     // organization) is counted once: the emulator saw as many, none of them retried.
     const auto stats = f.emu.stats();

@@ -108,7 +108,16 @@ BOOST_AUTO_TEST_CASE(a_replaced_file_is_whole_and_leaves_no_temporary_behind) {
     std::stringstream text;
     text << in.rdbuf();
     BOOST_TEST(text.str() == "second 2\n");
-    BOOST_TEST(!std::filesystem::exists(path + ".tmp"));
+    // Nothing beside it: the temporary was renamed over it. Its mode is the one asked for.
+    const auto entries = std::distance(std::filesystem::directory_iterator(dir.path()),
+                                       std::filesystem::directory_iterator());
+    BOOST_TEST(entries == 1);
+    struct stat st {};
+    BOOST_TEST_REQUIRE(::stat(path.c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 0777u) == 0644u);
+    BOOST_TEST(codef::cli::write_replacing(path, "third 3\n", 0600).empty());
+    BOOST_TEST_REQUIRE(::stat(path.c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 0777u) == 0600u);
     const std::string missing = dir.path() + "/missing/sweep.prom";
     BOOST_TEST(codef::cli::write_replacing(missing, "x").find("cannot be written") !=
                std::string::npos);
