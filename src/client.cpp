@@ -267,6 +267,21 @@ client_impl::client_impl(asio::any_io_executor ex, config cfg,
     api_headers_ = fixed_post_headers(api_ep_, "application/json").value();
 }
 
+namespace {
+// What the store tells of another's token goes to the client, while it lives.
+class store_listener final : public token_listener {
+public:
+    explicit store_listener(std::weak_ptr<client_impl> c)
+        : client_(std::move(c)) {}
+    void on_token(const token_info& t) override {
+        if (auto c = client_.lock()) c->adopt(t);
+    }
+
+private:
+    std::weak_ptr<client_impl> client_;
+};
+} // namespace
+
 void client_impl::start() {
     // The refresher must not own the client (the client owns it): its fetch reaches the client
     // through a weak pointer.
@@ -280,6 +295,10 @@ void client_impl::start() {
             co_return co_await self->fetch_token(deadline);
         },
         cfg_.clock, cfg_.token_timeout, telemetry_);
+    if (cfg_.token_store) {
+        store_listener_ = std::make_shared<store_listener>(weak_from_this());
+        cfg_.token_store->subscribe(store_listener_);
+    }
 }
 
 client_impl::~client_impl() = default;
@@ -307,33 +326,101 @@ void client_impl::remember_token(const std::string& value) {
     last_token_ = value;
 }
 
-std::optional<token> client_impl::load_stored_token() {
-    if (skip_store_load_.exchange(false) || !cfg_.token_store) return std::nullopt;
-    std::optional<token_info> kept;
-    try {
-        kept = cfg_.token_store->load();
-    } catch (...) {
-        return std::nullopt; // as nothing kept (token_store.hpp)
-    }
-    if (!kept || kept->access_token.empty() || !is_field_value(kept->access_token))
-        return std::nullopt;
+// A token the store handed over, if the client may use it: a valid field value, not the one
+// being replaced, valid past the refresh margin.
+std::optional<token> client_impl::take_stored(token_info kept, std::string note) {
+    if (kept.access_token.empty() || !is_field_value(kept.access_token)) return std::nullopt;
     const auto now = cfg_.clock();
-    if (kept->expires_at - cfg_.token_refresh_margin <= now) return std::nullopt;
+    if (kept.expires_at - cfg_.token_refresh_margin <= now) return std::nullopt;
     {
         std::lock_guard lock(last_token_mutex_);
-        if (kept->access_token == last_token_) return std::nullopt; // the one being replaced
-        last_token_ = kept->access_token;
+        if (kept.access_token == last_token_) return std::nullopt; // the one being replaced
+        last_token_ = kept.access_token;
     }
-    secrets_.add_token(kept->access_token);
-    token t = make_token(std::move(kept->access_token), kept->expires_at, now);
+    secrets_.add_token(kept.access_token);
+    token t = make_token(std::move(kept.access_token), kept.expires_at, now);
     t.from_store = true;
+    t.note = std::move(note);
     return t;
 }
 
 asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point deadline) {
+    const bool forced = skip_store_load_.exchange(false);
+    if (!cfg_.token_store) co_return co_await request_token(deadline);
+    std::string replacing;
+    {
+        std::lock_guard lock(last_token_mutex_);
+        replacing = last_token_;
+    }
+    token_request req;
+    req.replacing = replacing;
+    req.usable_until = cfg_.clock() + cfg_.token_refresh_margin;
+    req.forced = forced;
+    req.deadline = deadline;
+    // The store calls back for a token from CODEF when nothing kept will do (under its lock, when
+    // it is shared): the token is then the client's own, saved by the store.
+    auto self = shared_from_this();
+    auto issued = std::make_shared<std::optional<token>>();
+    result<token_outcome> out = make_failure(client_errc::shut_down);
+    // Named, not a temporary of the co_await expression (g++ 12 destroys those badly).
+    issue_function issue = [self, deadline, issued] {
+        return self->request_for_store(deadline, issued);
+    };
+    try {
+        out = co_await cfg_.token_store->refresh(req, std::move(issue));
+    } catch (const boost::system::system_error& e) {
+        out = make_failure(e.code(), "the token store failed");
+    } catch (const std::exception&) {
+        out = make_failure(make_error_code(boost::system::errc::state_not_recoverable),
+                           "the token store failed");
+    }
+    if (!out) {
+        failure f = out.get_failure();
+        secrets_.scrub({}, f.diag);
+        co_return f;
+    }
+    if (out->issued && *issued && (*issued)->value == out->token.access_token) {
+        (*issued)->note = std::move(out->note);
+        co_return std::move(**issued);
+    }
+    if (auto kept = take_stored(std::move(out->token), std::move(out->note))) co_return *kept;
+    // The store handed over what cannot be used (refused, about to expire, not a field value):
+    // CODEF's then, kept for the others.
+    auto t = co_await request_token(deadline);
+    if (t) {
+        try {
+            cfg_.token_store->save(token_info{t->value, t->expires_at});
+        } catch (...) {
+            // A store that fails costs sharing, not the call (token_store.hpp).
+        }
+    }
+    co_return t;
+}
+
+asio::awaitable<result<token_info>>
+client_impl::request_for_store(steady_clock::time_point deadline,
+                               std::shared_ptr<std::optional<token>> issued) {
+    auto t = co_await request_token(deadline);
+    if (!t) co_return t.get_failure();
+    *issued = *t;
+    co_return token_info{t->value, t->expires_at};
+}
+
+void client_impl::adopt(const token_info& offered) {
+    // Told by the store of another's token (token_listener): taken only when it is usable.
+    if (offered.access_token.empty() || !is_field_value(offered.access_token)) return;
+    const auto now = cfg_.clock();
+    if (offered.expires_at - cfg_.token_refresh_margin <= now) return;
+    secrets_.add_token(offered.access_token);
+    tokens_->offer(make_token(offered.access_token, offered.expires_at, now),
+                   [self = weak_from_this(), value = offered.access_token] {
+                       if (auto s = self.lock()) s->remember_token(value);
+                   });
+}
+
+asio::awaitable<result<token>> client_impl::request_token(steady_clock::time_point deadline) {
     // The same decisions as a call's, without a token of its own to reissue: the token endpoint's
     // 401 is a wrong credential.
-    if (auto kept = load_stored_token()) co_return std::move(*kept);
     retry_policy policy(cfg_.retry, random_seed());
     call_fsm fsm(policy, &budget_, retry_class::idempotent, deadline, false);
     fsm.start();
@@ -371,13 +458,6 @@ asio::awaitable<result<token>> client_impl::fetch_token(steady_clock::time_point
                 // parse_token_reply refused a token that is not a valid field value.
                 token t = make_token(std::move(reply->access_token), expires_at, issued_at);
                 remember_token(t.value);
-                if (cfg_.token_store) {
-                    try {
-                        cfg_.token_store->save(token_info{t.value, t.expires_at});
-                    } catch (...) {
-                        // A store that fails costs sharing, not the call (token_store.hpp).
-                    }
-                }
                 co_return t;
             }
             failure f = exchange_failure(x, "token request to " + oauth_ep_.host_header);

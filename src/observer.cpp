@@ -177,6 +177,7 @@ std::string format_event(const token_refresh_finished_event& e) {
     line l("token_refresh_finished");
     l.text("reason", to_string(e.reason)).millis("ms", e.duration);
     l.text("outcome", e.error ? "failed" : e.from_store ? "from_store" : "issued");
+    l.maybe("store_note", e.store_note);
     if (e.error) l.text("error", to_string(e.kind_of_error)).text("cause", e.error.message());
     return l.take();
 }

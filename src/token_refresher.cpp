@@ -103,6 +103,7 @@ void token_refresher::start_refresh(refresh_reason why) {
             e.reason = why;
             e.duration = steady_clock::now() - started;
             e.from_store = r && r->from_store;
+            if (r) e.store_note = r->note;
             if (!r) {
                 e.error = r.error();
                 e.kind_of_error = kind_of(e.error);
@@ -135,6 +136,18 @@ void token_refresher::on_fetched(result<token> r) {
     waiters_.clear();
     for (auto* w : waiters)
         w->wake(outcome);
+}
+
+void token_refresher::offer(token t, std::function<void()> taken) {
+    asio::post(strand_,
+               [self = shared_from_this(), t = std::move(t), taken = std::move(taken)]() mutable {
+                   if (self->closed_) return;
+                   auto tok = self->state_.on_offered(std::move(t), self->clock_());
+                   if (!tok) return;
+                   self->newest_.store(tok->generation);
+                   self->publish();
+                   taken();
+               });
 }
 
 std::shared_ptr<const token_refresher::snapshot> token_refresher::published() const {

@@ -38,6 +38,18 @@ token_ptr token_state::on_refresh_succeeded(token t) {
     return current_;
 }
 
+token_ptr token_state::on_offered(token t, wall_clock::time_point now) {
+    // A refresh under way will find it in the store itself; the same token, or one that expires
+    // sooner, is no news. (Expiries have a JWT's one-second grain: two tokens issued in the same
+    // second expire together, and the one offered is the later.)
+    if (refreshing_ || now >= t.expires_at) return nullptr;
+    if (current_ && (current_->value == t.value || t.expires_at < current_->expires_at))
+        return nullptr;
+    t.generation = next_generation_++;
+    current_ = std::make_shared<const token>(std::move(t));
+    return current_;
+}
+
 void token_state::on_refresh_failed(wall_clock::time_point now) {
     refreshing_ = false;
     ++failures_;

@@ -88,7 +88,10 @@ struct token_refresh_finished_event {
     refresh_reason reason = refresh_reason::first_use; ///< why it began
     std::chrono::nanoseconds duration{};               ///< from its start (backoff included)
     bool from_store = false; ///< the token came from config::token_store, not from CODEF
-    error_code error;        ///< empty when a token was had
+    /// The token store's word on the refresh (token_outcome::note), such as a fallback to
+    /// issuing without it; empty mostly.
+    std::string_view store_note;
+    error_code error;                            ///< empty when a token was had
     error_kind kind_of_error = error_kind::none; ///< kind_of(error)
 };
 

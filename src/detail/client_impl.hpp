@@ -57,6 +57,9 @@ public:
                                                              std::uint64_t min_generation = 0);
     boost::asio::awaitable<result<token_info>> new_token(call_options opts);
 
+    // A token the store told of (another client's, another process's): offered to the refresher.
+    void adopt(const token_info& offered);
+
     client_stats stats() const;
     metrics_snapshot metrics() const;
     boost::asio::awaitable<result<std::monostate>> drain(steady_clock::time_point deadline);
@@ -76,8 +79,15 @@ private:
     // Every begin() that succeeds is matched by one end().
     bool begin() noexcept;
     void end() noexcept;
+    // A token for the refresher: through config::token_store when there is one, else CODEF's.
     boost::asio::awaitable<result<token>> fetch_token(steady_clock::time_point deadline);
-    std::optional<token> load_stored_token();
+    // One token request to CODEF, with its retries.
+    boost::asio::awaitable<result<token>> request_token(steady_clock::time_point deadline);
+    // The store's issue_function: CODEF's token, also kept in issued for fetch_token.
+    boost::asio::awaitable<result<token_info>>
+    request_for_store(steady_clock::time_point deadline,
+                      std::shared_ptr<std::optional<token>> issued);
+    std::optional<token> take_stored(token_info kept, std::string note);
     void remember_token(const std::string& value);
     bool needs_own_strand(const boost::asio::any_io_executor& caller) const;
     boost::asio::any_io_executor call_executor() const;
@@ -108,6 +118,8 @@ private:
     std::atomic<bool> skip_store_load_{false};
     std::mutex last_token_mutex_;
     std::string last_token_;
+    // Subscribed to config::token_store (held weakly there): passes its tokens to adopt().
+    std::shared_ptr<token_listener> store_listener_;
 
     // drain(): calls and token requests in flight, and the drains waiting for them to end. The
     // count and the flag are sequentially consistent: a call that counts itself and then finds no

@@ -42,6 +42,10 @@ public:
     get(std::uint64_t min_generation, steady_clock::time_point deadline,
         refresh_reason why = refresh_reason::unauthorized);
 
+    // A token obtained elsewhere (config::token_store told of it): installed when no refresh is
+    // running and it is newer than the current one, then taken() is called. Any thread.
+    void offer(token t, std::function<void()> taken);
+
     // Fails the waiters and cancels the refresh in flight. No timer is left behind: a token past
     // its refresh margin is refreshed by the next call that asks for it, in the background while
     // the old one still serves, so an io_context runs out of work when the calls are done.

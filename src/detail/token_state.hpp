@@ -19,6 +19,7 @@ struct token {
     wall_clock::time_point issued_at; // when we received it, by our clock
     std::uint64_t generation = 0;     // 1 for the first token, +1 for each reissue
     bool from_store = false;          // loaded from config::token_store, not issued to us
+    std::string note;                 // the store's word on the refresh (token_outcome::note)
 };
 using token_ptr = std::shared_ptr<const token>;
 
@@ -44,6 +45,9 @@ public:
     void on_refresh_started() { refreshing_ = true; }
     // Installs t as the current token, with the next generation; returns it.
     token_ptr on_refresh_succeeded(token t);
+    // A token obtained elsewhere (the store told of it): installed, with the next generation, when
+    // no refresh is running and it expires later than the current one. Null when not taken.
+    token_ptr on_offered(token t, wall_clock::time_point now);
     void on_refresh_failed(wall_clock::time_point now);
 
     // How long a refresh starting now must wait for the backoff of earlier failures.

@@ -68,6 +68,37 @@ BOOST_AUTO_TEST_CASE(a_thousand_calls_with_an_expired_token_make_one_token_reque
     BOOST_TEST(emu.stats().unauthorized == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(
+    eight_clients_sharing_a_store_make_one_token_request_and_one_more_after_a_revocation) {
+    auto store = std::make_shared<memory_token_store>();
+    config c = cfg();
+    c.token_store = store;
+    std::vector<std::unique_ptr<client>> clients;
+    for (int i = 0; i < 8; ++i)
+        clients.push_back(std::make_unique<client>(ioc.get_executor(), c));
+    auto all_calls = [&] {
+        std::vector<asio::awaitable<error_code>> v;
+        for (auto& cl : clients)
+            for (auto& aw : calls(*cl, 25))
+                v.push_back(std::move(aw));
+        return v;
+    };
+    auto results = codef::test::run_all(ioc, all_calls());
+    BOOST_TEST(succeeded(results) == 200u);
+    BOOST_TEST(emu.stats().token_requests == 1u);
+    // Every token is revoked: the clients that meet a 401 refresh one at a time through the
+    // store, and all but the first find the new token there.
+    emu.revoke_tokens();
+    emu.reset_stats();
+    results = codef::test::run_all(ioc, all_calls());
+    BOOST_TEST(succeeded(results) == 200u);
+    BOOST_TEST(emu.stats().token_requests == 1u);
+    std::uint64_t own = 0;
+    for (auto& cl : clients)
+        own += cl->stats().token_requests;
+    BOOST_TEST(own == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(a_thousand_calls_that_meet_a_401_make_one_token_request) {
     client c(ioc.get_executor(), cfg());
     BOOST_TEST(codef::test::run(ioc, c.try_token()).has_value());

@@ -84,7 +84,10 @@ BOOST_AUTO_TEST_CASE(a_throwing_observer_does_not_break_the_client_and_the_log_s
     BOOST_CHECK_NO_THROW(t.call_finished(finished("CF-00000")));
     BOOST_CHECK_NO_THROW(t.call_finished(finished("", transport_errc::connection_closed)));
     t.connection_opened({pool_role::api, "api.codef.io", "", true, 5ms}); // trace: not logged
-    t.refresh_finished({refresh_reason::unauthorized, 40ms, false, {}, error_kind::none});
+    token_refresh_finished_event refreshed;
+    refreshed.reason = refresh_reason::unauthorized;
+    refreshed.duration = 40ms;
+    t.refresh_finished(refreshed);
     BOOST_TEST(obs->calls == 2);
     BOOST_REQUIRE(lines.size() == 3u);
     BOOST_TEST((lines[0].first == log_level::debug));

@@ -48,6 +48,36 @@ BOOST_AUTO_TEST_CASE(reused_until_the_margin_then_refreshed_in_the_background) {
     BOOST_TEST((s.on_request(t0 + 7 * 24h, 0) == verdict::wait));
 }
 
+BOOST_AUTO_TEST_CASE(a_token_offered_by_the_store_is_taken_only_when_newer_and_idle) {
+    auto s = make();
+    // Nothing held: an offered token is taken, and serves.
+    auto first = s.on_offered(week_token(t0), t0);
+    BOOST_REQUIRE(first);
+    BOOST_TEST(first->generation == 1u);
+    BOOST_TEST((s.on_request(t0, 0) == verdict::use));
+    // The same token, or one that expires sooner, is no news.
+    BOOST_TEST(!s.on_offered(week_token(t0), t0 + 1h));
+    auto older = week_token(t0 - 1h);
+    older.value = "older";
+    BOOST_TEST(!s.on_offered(older, t0 + 1h));
+    // An expired one never.
+    auto stale = week_token(t0 - 8 * 24h);
+    stale.value = "stale";
+    BOOST_TEST(!s.on_offered(stale, t0));
+    // A newer one after a 401: it serves everyone, the refused generation included.
+    BOOST_TEST((s.on_request(t0 + 1h, first->generation + 1) == verdict::refresh_and_wait));
+    s.on_refresh_started();
+    auto newer = week_token(t0 + 1h);
+    newer.value = "newer";
+    // While a refresh runs, it will find the token in the store itself.
+    BOOST_TEST(!s.on_offered(newer, t0 + 1h));
+    s.on_refresh_failed(t0 + 1h);
+    auto taken = s.on_offered(newer, t0 + 1h);
+    BOOST_REQUIRE(taken);
+    BOOST_TEST(taken->generation == 2u);
+    BOOST_TEST((s.on_request(t0 + 1h, first->generation + 1) == verdict::use));
+}
+
 BOOST_AUTO_TEST_CASE(a_401_asks_for_a_newer_generation_for_everyone) {
     auto s = make();
     s.on_refresh_started();
