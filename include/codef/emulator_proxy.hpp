@@ -38,7 +38,9 @@ struct emulator_proxy_stats {
 };
 
 /// An HTTP/1.1 CONNECT proxy in this process, on a thread of its own. Each tunnel relays bytes
-/// both ways until either side closes; the proxy sees only TLS, never what it carries.
+/// both ways until either side closes; the proxy sees only TLS, never what it carries. It tunnels
+/// only to loopback addresses (127.0.0.0/8, ::1): a CONNECT to anything else is answered 403, so
+/// that a test sends nothing off the machine.
 class emulator_proxy {
 public:
     /// Starts listening at once.

@@ -38,6 +38,7 @@ struct call_started_event {
 };
 
 /// A call ended: with a reply (error empty; the CODEF result may still be an error) or without.
+/// A call refused by a drain (client_errc::draining) has this event alone, with no start.
 struct call_finished_event {
     std::string_view path;                       ///< the API path
     std::string_view tag;                        ///< call_options::tag
@@ -83,7 +84,7 @@ struct token_refresh_started_event {
     refresh_reason reason = refresh_reason::first_use; ///< why
 };
 
-/// A token refresh ended.
+/// A token refresh ended. Delivered before the calls that waited for it go on.
 struct token_refresh_finished_event {
     refresh_reason reason = refresh_reason::first_use; ///< why it began
     std::chrono::nanoseconds duration{};               ///< from its start (backoff included)

@@ -25,6 +25,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -165,11 +166,19 @@ private:
         }
         tcp::resolver resolver(ioc_);
         auto [dec, addrs] = co_await resolver.async_resolve(host, port, tuple_awaitable);
+        // A test proxy sends nothing off this machine: loopback targets only.
+        std::vector<tcp::endpoint> loopback;
+        for (const auto& e : addrs)
+            if (e.endpoint().address().is_loopback()) loopback.push_back(e.endpoint());
+        if (!dec && loopback.empty()) {
+            co_await answer(client, reply_head(403));
+            co_return;
+        }
         beast::tcp_stream upstream(ioc_);
         error_code cec = dec;
         if (!cec) {
             upstream.expires_after(upstream_connect_deadline);
-            std::tie(cec, std::ignore) = co_await upstream.async_connect(addrs, tuple_awaitable);
+            std::tie(cec, std::ignore) = co_await upstream.async_connect(loopback, tuple_awaitable);
         }
         if (cec) {
             co_await answer(client, reply_head(502));

@@ -215,6 +215,22 @@ BOOST_FIXTURE_TEST_CASE(a_refusing_proxy_is_proxy_refused_and_not_retried, fixtu
     BOOST_TEST(emu.stats().token_requests == 0u);
 }
 
+BOOST_FIXTURE_TEST_CASE(the_test_proxy_tunnels_to_loopback_only, fixture) {
+    emulator_proxy proxy;
+    auto cfg = emu.client_config();
+    // A documentation address (TEST-NET-1): the client reaches only the proxy, which refuses it.
+    cfg.api_url = "https://192.0.2.1:443";
+    cfg.oauth_url = "https://192.0.2.1:443/oauth/token";
+    cfg.proxy.url = proxy.url();
+    client c(ioc.get_executor(), cfg);
+    auto r = list(c);
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error() == transport_errc::proxy_refused);
+    BOOST_TEST(r.diag().http_status == 403);
+    BOOST_TEST(proxy.stats().connect_requests == 1u);
+    BOOST_TEST(proxy.stats().tunnels_opened == 0u);
+}
+
 BOOST_FIXTURE_TEST_CASE(an_unreachable_proxy_is_a_connect_failure_and_retried, fixture) {
     std::uint16_t port = 0;
     {
