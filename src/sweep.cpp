@@ -586,14 +586,17 @@ sweep_item sweep::state::call(const std::string& connected_id, const std::string
 
 asio::awaitable<std::vector<sweep_item>> sweep::state::process(std::string connected_id) {
     std::vector<sweep_item> out;
+    // Each call's events name its connectedId, unless the caller chose a tag of its own.
+    call_options each = opts.call;
+    if (each.tag.empty()) each.tag = connected_id;
     if (!plan.per_organization) {
         json::object params = plan.params;
         params["connectedId"] = connected_id;
-        out.push_back(call(connected_id, "",
-                           co_await cl.try_request(plan.path, std::move(params), opts.call)));
+        out.push_back(
+            call(connected_id, "", co_await cl.try_request(plan.path, std::move(params), each)));
         co_return out;
     }
-    auto accounts = co_await cl.list_accounts(connected_id, opts.call);
+    auto accounts = co_await cl.list_accounts(connected_id, each);
     if (!accounts || !accounts->reply.ok()) {
         // The list itself failed: one item for the connectedId says so.
         out.push_back(call(connected_id, "",
@@ -619,8 +622,8 @@ asio::awaitable<std::vector<sweep_item>> sweep::state::process(std::string conne
         json::object params = plan.params;
         params["connectedId"] = connected_id;
         params["organization"] = org;
-        out.push_back(call(connected_id, org,
-                           co_await cl.try_request(plan.path, std::move(params), opts.call)));
+        out.push_back(
+            call(connected_id, org, co_await cl.try_request(plan.path, std::move(params), each)));
     }
     co_return out;
 }

@@ -185,7 +185,9 @@ struct sweep_progress {
 /// How a sweep runs.
 struct sweep_options {
     std::size_t concurrency = 16; ///< connectedIds processed at once (0 counts as 1)
-    call_options call{};          ///< the options of every call
+    /// The options of every call. Without a tag of its own, each call is tagged with its
+    /// connectedId (observer.hpp: its events and log lines carry it).
+    call_options call{};
     std::function<void(const sweep_progress&)> on_progress{}; ///< on the sweep's strand
     /// How often on_progress is called (at least 10 ms apart); it is called once more at the end.
     std::chrono::milliseconds progress_interval{250};

@@ -17,6 +17,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <mutex>
+#include <set>
 #include <unordered_map>
 
 namespace asio = boost::asio;
@@ -91,6 +93,35 @@ BOOST_AUTO_TEST_CASE(twenty_thousand_ids_each_once_with_one_token_request) {
     BOOST_TEST(summary->progress.items > 20'000u);  // one or two banks each
     BOOST_TEST(f.emu.stats().token_requests == 2u); // the first token and the one reissue
     BOOST_TEST(f.emu.stats().requests_by_path.at("/v1/account/connectedId-list") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(each_call_of_a_sweep_is_tagged_with_its_connected_id) {
+    fixture f(20);
+    struct tags : observer {
+        std::mutex m;
+        std::multiset<std::string> seen;
+        void on_call_finished(const call_finished_event& e) override {
+            std::lock_guard l(m);
+            seen.emplace(e.tag);
+        }
+    };
+    auto t = std::make_shared<tags>();
+    config cfg = f.emu.client_config();
+    cfg.observer = t;
+    client c(f.ioc.get_executor(), cfg);
+    counting_sink out;
+    sweep job(c, {"/v1/kr/bank/b/account/list", {}}, {});
+    auto ids = listing_source(c);
+    auto summary = codef::test::run(f.ioc, job.run(*ids, out));
+    BOOST_TEST_REQUIRE(summary.has_value());
+    BOOST_TEST_REQUIRE(out.groups.size() == 20u);
+    std::lock_guard l(t->m);
+    for (const auto& [id, n] : out.groups)
+        BOOST_TEST(t->seen.count(id) == 1u, id);
+    // The listing's pages are the only calls without a tag.
+    BOOST_TEST(t->seen.size() - t->seen.count("") == 20u);
+    BOOST_TEST(t->seen.count("") ==
+               f.emu.stats().requests_by_path.at("/v1/account/connectedId-list"));
 }
 
 BOOST_AUTO_TEST_CASE(per_organization_with_filters) {
