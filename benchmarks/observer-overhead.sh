@@ -16,31 +16,14 @@ client_cpu=() server_cpu=()
 if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then
     client_cpu=(taskset -c 0) server_cpu=(taskset -c 1)
 fi
+source "$(dirname "$0")/lib/emulator.sh"
 work=$(mktemp -d)
-emulator_pid=""
 cleanup() {
-    if [ -n "$emulator_pid" ]; then
-        kill "$emulator_pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$emulator_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$emulator_pid" 2>/dev/null || true
-        wait "$emulator_pid" 2>/dev/null || true
-    fi
+    stop_emulator
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-"${server_cpu[@]}" "$build/codef-emulator" --address 127.0.0.1 --port 0 --ca-out "$work/ca.pem" \
-    --seed-ids 100 >"$work/emulator.out" 2>&1 &
-emulator_pid=$!
-for _ in $(seq 100); do
-    grep -q '^ready' "$work/emulator.out" && break
-    kill -0 "$emulator_pid" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q '^ready' "$work/emulator.out" || {
-    echo "observer-overhead: the emulator did not start" >&2; cat "$work/emulator.out" >&2; exit 1; }
-api_url=$(sed -n 's/^api_url=//p' "$work/emulator.out")
-oauth_url=$(sed -n 's/^oauth_url=//p' "$work/emulator.out")
+start_emulator "$build" "$work" 100 "${server_cpu[@]}"
 
 # One run: the CPU microseconds per call it took (a failed run ends the script).
 run() {
