@@ -18,11 +18,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then
 fi
 source "$(dirname "$0")/lib/emulator.sh"
 work=$(mktemp -d)
-cleanup() {
-    stop_emulator
-    rm -rf "$work"
-}
-trap cleanup EXIT
+clean_up_on_exit "$work"
 start_emulator "$build" "$work" 100 "${server_cpu[@]}"
 
 # One run: the CPU microseconds per call it took (a failed run ends the script).

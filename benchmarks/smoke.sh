@@ -18,11 +18,7 @@ rm -f "$params"
 if [ -x "$build/benchmarks/curl_multi" ] && [ -x "$build/codef-emulator" ]; then
     source "$(dirname "$0")/lib/emulator.sh"
     work=$(mktemp -d)
-    cleanup() {
-        stop_emulator
-        rm -rf "$work"
-    }
-    trap cleanup EXIT
+    clean_up_on_exit "$work"
     start_emulator "$build" "$work" 10
     # The connectedId list takes no parameters, so no lookup is needed first: the body is {},
     # percent-encoded as CODEF wants it.

@@ -519,10 +519,7 @@ asio::awaitable<result<response>> client_impl::call(std::string path, boost::jso
         finish(refused);
         co_return refused;
     }
-    struct ender {
-        client_impl* c;
-        ~ender() { c->end(); }
-    } counted{this};
+    const ended_on_exit counted{this};
     if (telemetry_->observed()) telemetry_->call_started({path_seen, record.tag, kind});
     // What this call could leak besides the client's own secrets: its passwords, as given and as
     // sent (copied: params go to the call, and are gone when it ends).
@@ -690,11 +687,9 @@ asio::awaitable<result<token_info>> client_impl::current_token(call_options opts
     auto self = shared_from_this();
     const auto deadline = steady_clock::now() + opts.timeout.value_or(cfg_.call_timeout);
     if (!begin()) co_return make_failure(client_errc::draining, "a token");
-    struct ender {
-        client_impl* c;
-        ~ender() { c->end(); }
-    } counted{this};
+    const ended_on_exit counted{this};
     try {
+        // Only new_token asks for a generation beyond the one held: a refresh it starts is forced.
         auto tok = co_await tokens_->get(min_generation, deadline, refresh_reason::forced);
         if (!tok) {
             failure f = tok.get_failure();

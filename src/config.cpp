@@ -91,6 +91,35 @@ result<std::monostate> validate(const config& cfg) {
 
 namespace detail {
 
+result<url_authority> authority_of(const boost::urls::url_view& u, std::string_view default_port,
+                                   std::string_view field) {
+    const std::string f(field);
+    url_authority a;
+    switch (u.host_type()) {
+    case boost::urls::host_type::name:
+        a.host = u.host();
+        break;
+    case boost::urls::host_type::ipv4:
+        a.host = u.host();
+        a.host_is_ip = true;
+        break;
+    case boost::urls::host_type::ipv6:
+        a.host = u.host_address();
+        a.host_is_ip = true;
+        break;
+    default:
+        return config_error(f + ": has no usable host");
+    }
+    if (a.host.empty()) return config_error(f + ": has no host");
+    if (!u.has_port()) {
+        a.port = std::string(default_port);
+    } else {
+        if (u.port().empty() || u.port_number() == 0) return config_error(f + ": bad port");
+        a.port = std::to_string(u.port_number());
+    }
+    return a;
+}
+
 result<endpoint> parse_endpoint(std::string_view url, std::string_view field) {
     const std::string f(field);
     auto u = boost::urls::parse_absolute_uri(url);
@@ -99,29 +128,12 @@ result<endpoint> parse_endpoint(std::string_view url, std::string_view field) {
     if (u->has_userinfo()) return config_error(f + ": must not hold user information");
     if (u->has_query() || u->has_fragment())
         return config_error(f + ": must not have a query or fragment");
+    auto a = authority_of(*u, "443", field);
+    if (!a) return a.get_failure();
     endpoint e;
-    switch (u->host_type()) {
-    case boost::urls::host_type::name:
-        e.host = u->host();
-        break;
-    case boost::urls::host_type::ipv4:
-        e.host = u->host();
-        e.host_is_ip = true;
-        break;
-    case boost::urls::host_type::ipv6:
-        e.host = u->host_address();
-        e.host_is_ip = true;
-        break;
-    default:
-        return config_error(f + ": has no usable host");
-    }
-    if (e.host.empty()) return config_error(f + ": has no host");
-    if (u->has_port()) {
-        if (u->port_number() == 0) return config_error(f + ": bad port");
-        e.port = std::to_string(u->port_number());
-    } else {
-        e.port = "443";
-    }
+    e.host = std::move(a->host);
+    e.port = std::move(a->port);
+    e.host_is_ip = a->host_is_ip;
     e.host_header = std::string(u->encoded_host_and_port());
     e.path = std::string(u->encoded_path());
     while (!e.path.empty() && e.path.back() == '/')

@@ -72,29 +72,12 @@ result<proxy_endpoint> parse_proxy_url(std::string_view url, std::string_view fi
     if (u->has_query() || u->has_fragment() ||
         !(u->encoded_path().empty() || u->encoded_path() == "/"))
         return config_error(field, "must not have a path, query or fragment");
+    auto a = authority_of(*u, "80", field);
+    if (!a) return a.get_failure();
     proxy_endpoint p;
-    switch (u->host_type()) {
-    case boost::urls::host_type::name:
-        p.host = u->host();
-        break;
-    case boost::urls::host_type::ipv4:
-        p.host = u->host();
-        p.host_is_ip = true;
-        break;
-    case boost::urls::host_type::ipv6:
-        p.host = u->host_address();
-        p.host_is_ip = true;
-        break;
-    default:
-        return config_error(field, "has no usable host");
-    }
-    if (p.host.empty()) return config_error(field, "has no host");
-    if (u->has_port()) {
-        if (u->port().empty() || u->port_number() == 0) return config_error(field, "bad port");
-        p.port = std::to_string(u->port_number());
-    } else {
-        p.port = "80";
-    }
+    p.host = std::move(a->host);
+    p.port = std::move(a->port);
+    p.host_is_ip = a->host_is_ip;
     p.authority = bracketed(p.host) + ":" + p.port;
 
     std::string name = user.empty() ? u->user() : std::string(user);

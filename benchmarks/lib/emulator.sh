@@ -4,7 +4,14 @@
 #       WORK/emulator.out; sets emulator_pid, api_url and oauth_url, or exits 1 (LAUNCHER: e.g.
 #       taskset -c 1)
 #   stop_emulator                                      TERM, up to 5 s, then KILL
+#   clean_up_on_exit WORK                              at exit: the emulator stopped, WORK removed
 emulator_pid=""
+emulator_work=""
+
+clean_up_on_exit() {
+    emulator_work=$1
+    trap 'stop_emulator; rm -rf "$emulator_work"' EXIT
+}
 
 start_emulator() {
     local build=$1 work=$2 seed=$3

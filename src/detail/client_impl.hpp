@@ -79,6 +79,11 @@ private:
     // Every begin() that succeeds is matched by one end().
     bool begin() noexcept;
     void end() noexcept;
+    // Ends what begin() began, on every way out of a coroutine.
+    struct ended_on_exit {
+        client_impl* self;
+        ~ended_on_exit() { self->end(); }
+    };
     // A token for the refresher: through config::token_store when there is one, else CODEF's.
     boost::asio::awaitable<result<token>> fetch_token(steady_clock::time_point deadline);
     // One token request to CODEF, with its retries.
