@@ -8,6 +8,7 @@ packages=(
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
     libssl-dev libcurl4-openssl-dev
     libcli11-dev help2man
+    libpq-dev # codef::fleet (CODEF_WITH_POSTGRESQL): built when libpq is found
     "$@"
 )
 

@@ -5,10 +5,12 @@
 # flavour (no build type) and runs its unit tests; builds four programs that use the installed or
 # embedded library as users do; runs the concurrency tests once more under ThreadSanitizer, each
 # fuzz target for 15 s, each benchmark program once, tiny, and the official Node client through
-# two-way authentication against the emulator.
+# two-way authentication against the emulator. The fleet tests (codef::fleet) run a PostgreSQL 15
+# of their own in each ctest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh pkg-config doxygen libspdlog-dev # spdlog: example/spdlog_logging.cpp
+# spdlog: example/spdlog_logging.cpp; postgresql-15: the fleet tests start a server of their own.
+scripts/install-deps.sh pkg-config doxygen libspdlog-dev postgresql-15
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -20,8 +20,7 @@ namespace {
 
 // A kept token will do: not the one being replaced, not refused, valid long enough.
 bool will_do(const std::optional<token_info>& kept, const token_request& req) {
-    return kept && !kept->access_token.empty() && kept->access_token != req.replacing &&
-           kept->expires_at > req.usable_until;
+    return kept && req.accepts(*kept);
 }
 
 std::optional<token_info> load_quietly(token_store& s) {

@@ -34,6 +34,12 @@ struct token_request {
     bool forced = false;
     /// The store answers by then: waiting for its lock or its backend included.
     std::chrono::steady_clock::time_point deadline;
+    /// Whether a kept token answers this request: not empty, not the one being replaced, valid
+    /// until usable_until (forced is not looked at: a forced refresh keeps nothing).
+    bool accepts(const token_info& kept) const noexcept {
+        return !kept.access_token.empty() && kept.access_token != replacing &&
+               kept.expires_at > usable_until;
+    }
 };
 
 /// What a refresh gave the client.

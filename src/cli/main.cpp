@@ -11,6 +11,9 @@
 
 #include <codef/client.hpp>
 #include <codef/sweep.hpp>
+#if CODEF_WITH_POSTGRESQL
+#include <codef/fleet.hpp>
+#endif
 #include <codef/version.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -662,6 +665,10 @@ struct sweep_args {
     bool retry_failed = true;
     std::string business_type, client_type;
     std::string metrics; // --metrics FILE
+    // --queue URI --job NAME: a worker of a distributed sweep (codef::fleet).
+    std::string queue, job;
+    std::size_t batch = 100;
+    std::chrono::milliseconds lease{30000};
 };
 
 // sweep --metrics FILE: the client's metrics in the Prometheus text format, written once, when
@@ -820,6 +827,127 @@ asio::awaitable<int> sweep(codef::client& c, const globals& g, sweep_args a,
 // ---------------------------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------------------------
+// Beyond one process (codef::fleet, PostgreSQL): the fleet's token, sweep workers, jobs.
+
+#if CODEF_WITH_POSTGRESQL
+constexpr auto job_command_timeout = std::chrono::seconds(60);
+
+// sweep --queue URI --job NAME: this process works on the job with others until it has nothing
+// left; the first worker creates and loads it.
+asio::awaitable<int> queue_sweep(codef::client& c, const globals& g, sweep_args a,
+                                 interrupt_fn& on_interrupt, metrics_file& metrics) {
+    std::unique_ptr<codef::id_source> source;
+    if (!a.ids_file.empty()) {
+        auto f = codef::file_source(a.ids_file);
+        if (!f) co_return fail(f.get_failure());
+        source = std::move(*f);
+    } else {
+        source = codef::listing_source(c);
+    }
+    codef::fleet::job_definition def{
+        a.job,
+        {a.path, a.params, a.per_organization, a.business_type, a.client_type},
+        source.get()};
+    codef::fleet::worker_options opts;
+    opts.concurrency = g.concurrency;
+    opts.batch = a.batch;
+    opts.lease = a.lease;
+    const bool bar = !g.quiet && isatty(STDERR_FILENO);
+    if (bar) opts.on_progress = draw_progress;
+    codef::fleet::worker w(c, a.queue, std::move(def), std::move(opts));
+    // The first signal: stop claiming, finish and record the calls in flight (what is not called
+    // goes back to the queue); a second one quits at once (the lease returns the rest).
+    on_interrupt = [&] {
+        if (!g.quiet)
+            std::cerr << "\ncodef: stopping: recording the calls in flight (again to quit now)\n";
+        w.stop();
+    };
+    auto r = co_await w.run();
+    on_interrupt = nullptr;
+    metrics.save();
+    if (bar) std::cerr << "\n";
+    if (!r) co_return fail(r.get_failure());
+    if (!g.quiet) {
+        print_summary(r->progress, r->interrupted);
+        std::cerr << "codef: job " << a.job << ": this worker "
+                  << (r->created ? "created" : "joined") << " it"
+                  << (r->loaded ? " and loaded its connectedIds" : "")
+                  << (r->interrupted ? "" : "; nothing is left") << "\n";
+    }
+    if (r->interrupted) co_return exit_interrupted;
+    co_return r->progress.failed > 0 ? exit_some_failed : exit_ok;
+}
+
+std::string status_line(const codef::fleet::job_status& s) {
+    return "job " + s.name + " (" + s.state + "): " + thousands(s.done) + " done, " +
+           thousands(s.failed) + " failed, " + thousands(s.in_flight) + " in flight, " +
+           thousands(s.pending) + " pending of " + thousands(s.total) + "; " +
+           std::to_string(static_cast<std::uint64_t>(s.rate)) + " connectedIds/s, " +
+           thousands(s.workers_alive) + " workers alive";
+}
+
+// job status|list|export|retry-failed|cancel.
+asio::awaitable<int> job_command(std::string verb, std::string uri, std::string name,
+                                 std::string out) {
+    namespace fl = codef::fleet;
+    const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(job_command_timeout);
+    if (verb == "status") {
+        auto s = co_await fl::status_of_job(uri, name, timeout);
+        if (!s) co_return fail(s.get_failure());
+        std::cout << codef::cli::json_text(fl::to_json(*s), pretty_output) << std::endl;
+        if (isatty(STDERR_FILENO)) std::cerr << status_line(*s) << "\n";
+        co_return exit_ok;
+    }
+    if (verb == "list") {
+        auto l = co_await fl::list_jobs(uri, timeout);
+        if (!l) co_return fail(l.get_failure());
+        json::array a;
+        for (const auto& s : *l)
+            a.push_back(fl::to_json(s));
+        std::cout << codef::cli::json_text(a, pretty_output) << std::endl;
+        if (isatty(STDERR_FILENO))
+            for (const auto& s : *l)
+                std::cerr << status_line(s) << "\n";
+        co_return exit_ok;
+    }
+    if (verb == "export") {
+        int fd = STDOUT_FILENO;
+        std::string tmp;
+        if (out != "-") {
+            // Written aside (mode 0600: financial data) and renamed over FILE once complete.
+            tmp = out + ".part";
+            fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd < 0) throw usage_error{"--out: " + out + ": " + std::strerror(errno)};
+        }
+        auto n = co_await fl::export_job(uri, name, fd, timeout * 10);
+        if (fd != STDOUT_FILENO) {
+            const bool synced = ::fsync(fd) == 0;
+            ::close(fd);
+            if (!n || !synced || ::rename(tmp.c_str(), out.c_str()) != 0) {
+                ::unlink(tmp.c_str());
+                if (n && !synced) throw usage_error{"--out: " + out + ": " + std::strerror(errno)};
+            }
+        }
+        if (!n) co_return fail(n.get_failure());
+        std::cerr << "codef: job " << name << ": " << thousands(*n) << " lines exported\n";
+        co_return exit_ok;
+    }
+    if (verb == "retry-failed") {
+        auto n = co_await fl::retry_failed(uri, name, timeout);
+        if (!n) co_return fail(n.get_failure());
+        std::cerr << "codef: job " << name << ": " << thousands(*n)
+                  << " failed connectedIds back in the queue (run a worker to call them)\n";
+        co_return exit_ok;
+    }
+    auto c = co_await fl::cancel_job(uri, name, timeout); // cancel
+    if (!c) co_return fail(c.get_failure());
+    std::cerr << "codef: job " << name
+              << " cancelled: workers stop once their batches are recorded\n";
+    co_return exit_ok;
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------
 // The command line: CLI11, with the help laid out as ours always was (usage first).
 
 codef::environment environment_of(std::string_view v) {
@@ -942,6 +1070,9 @@ struct command_line {
     std::string path, input, verb, connected_id, params, shell;
     std::string answer, challenge_out, resume; // call
     std::string proxy;                         // --proxy: a URL, or "env"
+    std::string token_store;                   // --token-store: a PostgreSQL URI
+    std::string batch, lease;                  // sweep --queue
+    std::string job_verb;                      // job VERB
     sweep_args sweep;
     bool no_retry_failed = false;
 };
@@ -950,11 +1081,13 @@ struct command_line {
 std::vector<std::string> secret_values(int argc, char** argv) {
     std::vector<std::string> out;
     // The proxy's URL may hold its password.
-    for (const char* name : {"CODEF_CLIENT_SECRET", "CODEF_PROXY"})
+    for (const char* name :
+         {"CODEF_CLIENT_SECRET", "CODEF_PROXY", "CODEF_TOKEN_STORE", "CODEF_QUEUE"})
         if (auto e = env(name); !e.empty()) out.push_back(e);
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
-        for (const std::string_view option : {"--client-secret", "--proxy"}) {
+        for (const std::string_view option :
+             {"--client-secret", "--proxy", "--token-store", "--queue"}) {
             if (a == option && i + 1 < argc)
                 out.emplace_back(argv[i + 1]);
             else if (a.starts_with(option) && a.size() > option.size() && a[option.size()] == '=')
@@ -1170,6 +1303,11 @@ cli::cli(globals& g, command_line& cl) {
                    " `env`: https_proxy and no_proxy as curl reads them")
         ->type_name("URL|env")
         ->envname("CODEF_PROXY");
+    app.add_option("--token-store", cl.token_store,
+                   "share one token with every process using this PostgreSQL database,\n"
+                   "postgresql://user@host/db (its password: ~/.pgpass or PGPASSWORD)")
+        ->type_name("URI")
+        ->envname("CODEF_TOKEN_STORE");
     checked(app.add_option("--concurrency", cl.concurrency, "calls at once (default 16)")
                 ->type_name("N"),
             [](const std::string& v) { return not_positive(v, 10'000); });
@@ -1202,7 +1340,8 @@ cli::cli(globals& g, command_line& cl) {
         if (o == profile_opt || o == app.get_help_ptr() || o->get_name() == "--version") continue;
         codef::cli::setting s;
         // The proxy's URL may hold its password: like the secret, never in a profile.
-        const bool secret = o->get_name() == "--client-secret" || o->get_name() == "--proxy";
+        const bool secret = o->get_name() == "--client-secret" || o->get_name() == "--proxy" ||
+                            o->get_name() == "--token-store";
         s.what = secret                         ? codef::cli::setting::kind::secret
                  : !codef::cli::takes_value(*o) ? codef::cli::setting::kind::flag
                                                 : codef::cli::setting::kind::value;
@@ -1382,6 +1521,47 @@ when some items failed; 130 when interrupted (rerun to resume).)",
                      "when the sweep ends (interrupted too), the client's metrics written to FILE "
                      "in the Prometheus text format")
         ->type_name("FILE");
+    sweep
+        ->add_option("--queue", cl.sweep.queue,
+                     "work on a job shared by many workers in this PostgreSQL database (no --out:\n"
+                     "codef job export); the first worker creates and loads it")
+        ->type_name("URI")
+        ->envname("CODEF_QUEUE");
+    sweep->add_option("--job", cl.sweep.job, "the job's name (with --queue)")->type_name("NAME");
+    checked(sweep->add_option("--batch", cl.batch, "connectedIds claimed at once (default 100)")
+                ->type_name("N"),
+            [](const std::string& v) { return not_positive(v, 100'000); });
+    checked(sweep
+                ->add_option("--lease", cl.lease,
+                             "a claim is this worker's for so long, renewed while it lives "
+                             "(default 30)")
+                ->type_name("SECONDS"),
+            [](const std::string& v) { return not_positive(v, 86'400); });
+
+    CLI::App* job = command(
+        "job", {"job status|list|export|retry-failed|cancel --queue URI [--job NAME] [--out FILE]"},
+        "a distributed sweep's job in PostgreSQL: its progress, its results, its failures",
+        R"(The jobs of distributed sweeps (codef sweep PATH --queue URI --job NAME): status prints the
+job's progress as JSON (total, pending, in flight, done, failed, rate, workers alive; a line on
+a terminal), list every job's, export writes its recorded items to --out (NDJSON, the lines of a
+local sweep, in the order the connectedIds were loaded; - for stdout), retry-failed puts its
+failed connectedIds back in the queue for the workers, cancel stops it.)",
+        std::string("example:\n"
+                    "  $ codef job status --queue postgresql://codef@db/codef --job accounts\n") +
+            see_global);
+    checked(job->add_option("VERB", cl.job_verb, "what to do")
+                ->type_name("status|list|export|retry-failed|cancel"),
+            [](const std::string& v) -> std::string {
+                for (const char* verb : {"status", "list", "export", "retry-failed", "cancel"})
+                    if (v == verb) return {};
+                throw usage_error{"job: status, list, export, retry-failed or cancel, not " + v};
+            });
+    job->add_option("--queue", cl.sweep.queue, "the PostgreSQL database of the jobs")
+        ->type_name("URI")
+        ->envname("CODEF_QUEUE");
+    job->add_option("--job", cl.sweep.job, "the job's name")->type_name("NAME");
+    job->add_option("--out", cl.sweep.out, "export: the NDJSON file (mode 0600), or - for stdout")
+        ->type_name("FILE|-");
 
     // The emulator reads its own options (codef emulator --help), the global ones not among them.
     emulator = command("emulator", {"emulator [emulator options]"},
@@ -1550,7 +1730,19 @@ int run(int argc, char** argv) {
                               ": the accounts are needed (JSON, @FILE or -)"};
     } else if (command == "sweep") {
         if (!given("PATH")) throw usage_error{line.help->usage_line(&sub)};
-        if (sw.out.empty()) throw usage_error{"sweep: --out FILE (or - for stdout) is needed"};
+        if (!sw.queue.empty() || given("--job")) {
+            if (sw.queue.empty()) throw usage_error{"sweep --job: --queue URI is needed"};
+            if (sw.job.empty()) throw usage_error{"sweep --queue: --job NAME is needed"};
+            if (given("--out"))
+                throw usage_error{"sweep --queue: no --out (the results stay in the database: "
+                                  "codef job export)"};
+            if (!cl.batch.empty()) sw.batch = positive(cl.batch);
+            if (!cl.lease.empty()) sw.lease = std::chrono::seconds(positive(cl.lease));
+        } else if (!cl.batch.empty() || !cl.lease.empty()) {
+            throw usage_error{"sweep: --batch and --lease go with --queue"};
+        } else if (sw.out.empty()) {
+            throw usage_error{"sweep: --out FILE (or - for stdout) is needed"};
+        }
         sw.retry_failed = !cl.no_retry_failed;
         sw.params = read_object(given("--params") ? std::optional<std::string_view>(cl.params)
                                                   : std::nullopt,
@@ -1565,6 +1757,22 @@ int run(int argc, char** argv) {
         command == "call" || command == "accounts" ? read_json(input, "input") : json::value();
     if (command == "call" && !parsed.is_object())
         throw usage_error{"the parameters must be a JSON object"};
+    const bool needs_postgresql =
+        !cl.token_store.empty() || (command == "sweep" && !sw.queue.empty()) || command == "job";
+#if !CODEF_WITH_POSTGRESQL
+    if (needs_postgresql)
+        throw usage_error{"this codef was built without PostgreSQL (codef::fleet): --token-store, "
+                          "sweep --queue and job are not available"};
+#else
+    (void)needs_postgresql;
+#endif
+    if (command == "job") {
+        if (sw.queue.empty()) throw usage_error{"job: --queue URI is needed"};
+        if (cl.job_verb != "list" && sw.job.empty())
+            throw usage_error{"job " + cl.job_verb + ": --job NAME is needed"};
+        if (cl.job_verb == "export" && sw.out.empty())
+            throw usage_error{"job export: --out FILE (or - for stdout) is needed"};
+    }
     if (!cl.timeout.empty()) g.cfg.call_timeout = std::chrono::seconds(positive(cl.timeout));
     g.cfg.max_connections = std::max<std::size_t>(g.concurrency, 1);
     if (cl.proxy == "env")
@@ -1618,6 +1826,27 @@ int run(int argc, char** argv) {
     // encrypt needs the key alone: no client, no credentials.
     if (command == "encrypt")
         return encrypt(g.cfg.public_key, line.source_of(app.get_option("--public-key")));
+#if CODEF_WITH_POSTGRESQL
+    if (command == "job") {
+        int job_status = exit_ok;
+        std::exception_ptr thrown;
+        asio::co_spawn(ioc, job_command(cl.job_verb, sw.queue, sw.job, sw.out),
+                       [&](std::exception_ptr e, int st) {
+                           thrown = e;
+                           job_status = st;
+                       });
+        ioc.run();
+        if (thrown) std::rethrow_exception(thrown);
+        return job_status;
+    }
+    // One token for every process using the database: the row is the credentials' (environment
+    // and client id), so that different credentials never share one.
+    if (!cl.token_store.empty())
+        g.cfg.token_store = codef::fleet::pg_token_store::make(
+            ioc.get_executor(),
+            {cl.token_store, (cl.env_name.empty() ? std::string("sandbox") : cl.env_name) + ":" +
+                                 (g.cfg.client_id.empty() ? "sandbox" : g.cfg.client_id)});
+#endif
 
     // The client's log: stderr with -v, the file with --log-file (opened before anything is
     // sent); neither: the client makes no line at all.
@@ -1652,6 +1881,10 @@ int run(int argc, char** argv) {
         if (command == "accounts")
             co_return co_await accounts(*c, cl.verb, cl.connected_id, std::move(parsed));
         if (command == "connected-ids") co_return co_await connected_ids(*c);
+#if CODEF_WITH_POSTGRESQL
+        if (!sw.queue.empty())
+            co_return co_await queue_sweep(*c, g, std::move(sw), on_interrupt, metrics);
+#endif
         co_return co_await sweep(*c, g, std::move(sw), on_interrupt, metrics);
     };
     asio::co_spawn(ioc, body(), [&](std::exception_ptr e, int s) {
