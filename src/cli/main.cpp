@@ -834,16 +834,33 @@ constexpr auto job_command_timeout = std::chrono::seconds(60);
 
 // sweep --queue URI --job NAME: this process works on the job with others until it has nothing
 // left; the first worker creates and loads it.
+// The ids file, opened (and read through, to check it) only when the worker loads the job: a
+// worker that joins one already loaded never reads it.
+class lazy_file_source final : public codef::id_source {
+public:
+    explicit lazy_file_source(std::string path)
+        : path_(std::move(path)) {}
+    asio::awaitable<codef::result<std::vector<std::string>>> next(std::size_t max) override {
+        if (!file_) {
+            auto f = codef::file_source(path_);
+            if (!f) co_return f.get_failure();
+            file_ = std::move(*f);
+        }
+        co_return co_await file_->next(max);
+    }
+
+private:
+    std::string path_;
+    std::unique_ptr<codef::id_source> file_;
+};
+
 asio::awaitable<int> queue_sweep(codef::client& c, const globals& g, sweep_args a,
                                  interrupt_fn& on_interrupt, metrics_file& metrics) {
     std::unique_ptr<codef::id_source> source;
-    if (!a.ids_file.empty()) {
-        auto f = codef::file_source(a.ids_file);
-        if (!f) co_return fail(f.get_failure());
-        source = std::move(*f);
-    } else {
+    if (!a.ids_file.empty())
+        source = std::make_unique<lazy_file_source>(a.ids_file);
+    else
         source = codef::listing_source(c);
-    }
     codef::fleet::job_definition def{
         a.job,
         {a.path, a.params, a.per_organization, a.business_type, a.client_type},

@@ -10,6 +10,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -97,10 +98,14 @@ constexpr std::string_view loaded = "UPDATE codef_job SET state = 'ready', "
                                     "total = (SELECT count(*) FROM codef_job_item WHERE job = $1) "
                                     "WHERE name = $1 AND state = 'loading'";
 
-// $1 job, $2 worker, $3 how many, $4 lease in ms.
+// $1 job, $2 worker, $3 how many, $4 lease in ms, $5 the seq to look after. Updated rows leave
+// dead entries in the index until a vacuum: a scan from the queue's head would step over every
+// item done so far, so a worker looks on from where its last claim ended, and from the head only
+// when nothing is left there (for ids given back, or whose lease ran out).
 constexpr std::string_view claim =
     "WITH c AS (SELECT seq FROM codef_job_item "
-    "WHERE job = $1 AND state < 2 AND (state = 0 OR lease_until < now()) "
+    "WHERE job = $1 AND seq > $5::text::bigint AND state < 2 "
+    "AND (state = 0 OR lease_until < now()) "
     "AND NOT EXISTS (SELECT 1 FROM codef_job WHERE name = $1 AND state = 'cancelled') "
     "ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) "
     "UPDATE codef_job_item i SET state = 1, lease_owner = $2, "
@@ -117,9 +122,10 @@ constexpr std::string_view record =
     "WHERE i.job = $1 AND i.seq = g.seq AND i.state = 1 AND i.lease_owner = $2 "
     "RETURNING i.seq, i.connected_id), "
     "l AS (SELECT * FROM json_to_recordset($4::json) AS l(seq bigint, n integer, status text, "
-    "line text)), "
+    "line json)), "
     "ins AS (INSERT INTO codef_job_result (job, seq, n, connected_id, status, line) "
-    "SELECT $1::text, l.seq, l.n, d.connected_id, l.status, l.line FROM l JOIN d ON d.seq = l.seq "
+    "SELECT $1::text, l.seq, l.n, d.connected_id, l.status, l.line::text FROM l "
+    "JOIN d ON d.seq = l.seq "
     "ON CONFLICT DO NOTHING RETURNING 1) "
     "SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM ins)";
 
@@ -267,8 +273,11 @@ std::string default_worker_id() {
 struct holdings {
     std::mutex mutex;
     std::unordered_map<std::string, std::int64_t> seq_of; // claimed, not yet written
-    json::array groups, lines;                            // written, not yet recorded
-    std::size_t ready = 0;                                // groups
+    // Written, not yet recorded: the elements of two JSON arrays, without their brackets. Each
+    // line goes in as the JSON it is (a json value, not a string: not escaped twice), and
+    // PostgreSQL's json type keeps its text as it came.
+    std::string groups, lines;
+    std::size_t ready = 0; // groups
     std::uint64_t recorded = 0;
 };
 
@@ -277,6 +286,7 @@ struct holdings {
 struct worker::state {
     state(client& c, asio::any_io_executor ex, std::string uri, job_definition d, worker_options o)
         : client_(c)
+        , prefetch_done(ex)
         , db(ex, uri, o.database_patience)
         , recorder_db(ex, uri, o.database_patience)
         , def(std::move(d))
@@ -287,6 +297,11 @@ struct worker::state {
     client& client_;
     std::atomic<bool> stopping{false};
     std::unique_ptr<codef::sweep> sweep; // while run() runs
+    // The claims, on the sweep's strand: where the next one looks from, and the one made ahead.
+    std::int64_t cursor = 0;
+    std::atomic<bool> prefetching{false}; // set after prefetched
+    std::optional<result<std::vector<std::string>>> prefetched;
+    asio::steady_timer prefetch_done; // on the sweep's strand: cancelled when a prefetch ends
 
     database db;          // claims, loading, status
     database recorder_db; // records and heartbeats
@@ -310,6 +325,42 @@ struct worker::state {
 namespace {
 using worker_state = worker::state;
 
+// One claim: the connectedIds claimed that this worker did not hold already. Empty: nothing was
+// there to claim, from the worker's cursor on nor from the head.
+asio::awaitable<result<std::vector<std::string>>> claim_once(worker_state& st) {
+    for (;;) {
+        const auto p =
+            args(st.def.name, st.worker, std::to_string(std::max<std::size_t>(st.opts.batch, 1)),
+                 std::to_string(st.opts.lease.count()), std::to_string(st.cursor));
+        auto r = co_await st.db.query(claim, p);
+        if (!r) co_return r.get_failure();
+        if (r->empty() && st.cursor > 0) {
+            st.cursor = 0; // from the head, once
+            continue;
+        }
+        std::vector<std::string> ids;
+        std::lock_guard lock(st.held.mutex);
+        for (std::size_t i = 0; i < r->rows.size(); ++i) {
+            st.cursor = std::max<std::int64_t>(st.cursor, std::stoll(r->text(i, 0)));
+            // One this worker holds already (its lease ran out while the database was away, and
+            // it took it again) is being called: not twice.
+            auto [it, fresh] = st.held.seq_of.try_emplace(r->text(i, 1), std::stoll(r->text(i, 0)));
+            if (fresh) ids.push_back(it->first);
+        }
+        if (ids.empty() && !r->empty()) continue;
+        co_return ids;
+    }
+}
+
+// The next claim, made while the sweep calls the current one: the calls do not wait for the
+// database between batches. On the sweep's strand, like next().
+asio::awaitable<void> prefetch(std::shared_ptr<worker_state> st) {
+    auto got = co_await claim_once(*st);
+    st->prefetched = std::move(got);
+    st->prefetching = false;
+    st->prefetch_done.cancel();
+}
+
 // The connectedIds of the job, from the queue.
 class queue_source final : public id_source {
 public:
@@ -318,22 +369,18 @@ public:
 
     asio::awaitable<result<std::vector<std::string>>> next(std::size_t) override {
         auto& st = *st_;
+        const auto ex = co_await asio::this_coro::executor;
         const auto poll = std::clamp(st.opts.lease / 4, milliseconds(50), milliseconds(1000));
         for (;;) {
             if (st.has_fatal || st.stopping) co_return std::vector<std::string>{};
-            const auto p = args(st.def.name, st.worker,
-                                std::to_string(std::max<std::size_t>(st.opts.batch, 1)),
-                                std::to_string(st.opts.lease.count()));
-            auto r = co_await st.db.query(claim, p);
+            auto r = co_await take();
             if (!r) co_return r.get_failure();
             if (!r->empty()) {
-                std::vector<std::string> ids;
-                std::lock_guard lock(st.held.mutex);
-                for (std::size_t i = 0; i < r->rows.size(); ++i) {
-                    ids.push_back(r->text(i, 1));
-                    st.held.seq_of[r->text(i, 1)] = std::stoll(r->text(i, 0));
+                if (!st.stopping) {
+                    st.prefetching = true;
+                    asio::co_spawn(ex, prefetch(st_), asio::detached);
                 }
-                co_return ids;
+                co_return std::move(*r);
             }
             // Nothing to claim: the job may be over, or held by others (whose leases may run out),
             // or still loading (by a worker that may have died).
@@ -348,16 +395,33 @@ public:
                 auto l = co_await take_over_loading();
                 if (!l) co_return l.get_failure();
             }
-            asio::steady_timer t(co_await asio::this_coro::executor, poll);
+            asio::steady_timer t(ex, poll);
             co_await t.async_wait(tuple_awaitable);
         }
     }
 
+private:
+    // Waits for a prefetch still running, on the sweep's strand.
+    asio::awaitable<void> settle() {
+        while (st_->prefetching) {
+            st_->prefetch_done.expires_at(steady::time_point::max());
+            co_await st_->prefetch_done.async_wait(tuple_awaitable);
+        }
+    }
+
+public:
     // Loads the job's ids when no other worker is loading them (the session advisory lock is held
     // by the loader's connection, so that it passes on when the loader dies).
     asio::awaitable<result<std::monostate>> take_over_loading();
 
 private:
+    // The prefetched claim, or one made now.
+    asio::awaitable<result<std::vector<std::string>>> take() {
+        co_await settle();
+        if (auto got = std::exchange(st_->prefetched, std::nullopt)) co_return std::move(*got);
+        co_return co_await claim_once(*st_);
+    }
+
     std::shared_ptr<worker_state> st_;
 };
 
@@ -379,6 +443,10 @@ asio::awaitable<result<std::monostate>> load(worker_state& st, pg_connection& c)
     }
     auto r = co_await c.query(loaded, job, steady::now() + std::chrono::seconds(60));
     if (!r) co_return r.get_failure();
+    // The planner learns of the new rows now rather than when autovacuum comes by: without it, a
+    // claim may scan the whole table.
+    auto a = co_await c.exec("ANALYZE codef_job_item", steady::now() + std::chrono::seconds(60));
+    if (!a) co_return a.get_failure();
     co_return std::monostate{};
 }
 
@@ -411,21 +479,28 @@ public:
         {
             std::lock_guard lock(h.mutex);
             auto it = h.seq_of.find(items.front().connected_id);
-            if (it == h.seq_of.end())
-                return make_failure(client_errc::invalid_argument,
-                                    "a connectedId this worker does not hold");
+            if (it == h.seq_of.end()) return std::monostate{}; // not this worker's to record
             const auto seq = it->second;
             h.seq_of.erase(it);
             bool any_failed = false;
             for (std::size_t n = 0; n < items.size(); ++n) {
                 any_failed = any_failed || items[n].status == item_status::failed;
-                h.lines.push_back(
-                    json::object{{"seq", seq},
-                                 {"n", n},
-                                 {"status", to_string(items[n].status)},
-                                 {"line", ndjson_sink::line(items[n], items.size())}});
+                // Appended in place: the line (the bulk of it) is copied once.
+                auto& l = h.lines;
+                l += l.empty() ? R"({"seq":)" : R"(,{"seq":)";
+                l += std::to_string(seq);
+                l += R"(,"n":)";
+                l += std::to_string(n);
+                l += R"(,"status":")";
+                l += to_string(items[n].status);
+                l += R"(","line":)";
+                l += ndjson_sink::line(items[n], items.size());
+                l += '}';
             }
-            h.groups.push_back(json::object{{"seq", seq}, {"failed", any_failed}});
+            auto& g = h.groups;
+            g += g.empty() ? R"({"seq":)" : R"(,{"seq":)";
+            g += std::to_string(seq);
+            g += any_failed ? R"(,"failed":true})" : R"(,"failed":false})";
             wake = ++h.ready >= std::max<std::size_t>(st_->opts.batch, 1);
         }
         if (wake) asio::post(st_->strand, [st = st_] { st->wake.cancel(); });
@@ -457,16 +532,19 @@ asio::awaitable<void> recorder(std::shared_ptr<worker_state> st) {
             }
             next_renewal = steady::now() + renew_every;
         }
-        json::array groups, lines;
+        std::string groups = "[", lines = "[";
         {
             std::lock_guard lock(st->held.mutex);
-            groups.swap(st->held.groups);
-            lines.swap(st->held.lines);
+            groups += st->held.groups;
+            lines += st->held.lines;
+            st->held.groups.clear();
+            st->held.lines.clear();
             st->held.ready = 0;
         }
-        if (!groups.empty()) {
-            const auto p =
-                args(st->def.name, st->worker, json::serialize(groups), json::serialize(lines));
+        if (groups.size() > 1) {
+            groups += ']';
+            lines += ']';
+            const auto p = args(st->def.name, st->worker, std::move(groups), std::move(lines));
             auto r = co_await st->recorder_db.query(record, p);
             if (!r) {
                 st->fail(r.get_failure());
@@ -562,6 +640,12 @@ asio::awaitable<result<worker_summary>> worker::run() {
 
     auto ran = co_await (sweep_then_flush(st, source, sink) &&
                          asio::co_spawn(st->strand, recorder(st), asio::use_awaitable));
+    // A claim made ahead (on the sweep's strand) is held too, and given back below: its end is
+    // awaited from here by polling, the timer above being the strand's.
+    for (asio::steady_timer t(st->strand); st->prefetching;) {
+        t.expires_after(milliseconds(5));
+        co_await t.async_wait(tuple_awaitable);
+    }
 
     // What this worker still holds (stopped early, or a call never written) goes back.
     const auto mine = args(st->def.name, st->worker);

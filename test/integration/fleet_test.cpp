@@ -648,3 +648,62 @@ BOOST_AUTO_TEST_CASE(a_database_restarted_mid_sweep_loses_nothing_and_records_no
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+// The command line: what it refuses before anything is sent, and what it never shows.
+
+BOOST_FIXTURE_TEST_SUITE(cli_fleet, fixture)
+
+BOOST_AUTO_TEST_CASE(queue_options_are_checked_and_database_passwords_never_shown) {
+    const std::string ca = dir.path() + "/ca.pem";
+    std::ofstream(ca) << emu.ca_pem();
+    auto codef = [&](std::vector<std::string> args) {
+        std::vector<std::string> all{
+            CODEF_CLI_PATH, "--api-url", emu.api_url(), "--oauth-url", emu.oauth_url(),
+            "--ca-file",    ca};
+        all.insert(all.end(), args.begin(), args.end());
+        return codef::test::run_process(all, dir.path());
+    };
+    auto r = codef({"sweep", product, "--queue", pg.uri()});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.err.find("--job NAME is needed") != std::string::npos, r.err);
+    r = codef({"sweep", product, "--out", "x.ndjson", "--batch", "10"});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.err.find("--batch and --lease go with --queue") != std::string::npos, r.err);
+    r = codef({"sweep", product, "--queue", pg.uri(), "--job", "j", "--out", "x.ndjson"});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.err.find("no --out") != std::string::npos, r.err);
+    r = codef({"job", "status", "--queue", pg.uri()});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.err.find("--job NAME is needed") != std::string::npos, r.err);
+    r = codef({"job", "frobnicate", "--queue", pg.uri(), "--job", "j"});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.err.find("not frobnicate") != std::string::npos, r.err);
+
+    // A database that cannot be reached, named with a password: never shown.
+    const std::string gone =
+        "postgresql://codef:Sup3rSecretPw@/postgres?host=" + dir.path() + "/nothing-here";
+    r = codef({"job", "list", "--queue", gone});
+    BOOST_TEST(r.status == 4);
+    BOOST_TEST(r.err.find("Sup3rSecretPw") == std::string::npos, r.err);
+    BOOST_TEST(r.err.find("cannot be reached") != std::string::npos, r.err);
+    // The token store falls back to a token of its own, and its log line says why (-v).
+    r = codef({"-v", "--token-store", gone, "token"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.err.find("issued a token of its own") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("Sup3rSecretPw") == std::string::npos, r.err);
+    BOOST_TEST(r.out.find("Sup3rSecretPw") == std::string::npos);
+    // --token-store holds a URI that may hold a password: never read from a profile.
+    const std::string profile = dir.path() + "/profile";
+    std::ofstream(profile) << "token-store = " << pg.uri() << "\n";
+    r = codef({"--profile", profile, "token"});
+    BOOST_TEST(r.status == 2);
+
+    // And with the database there, two commands share the fleet's token.
+    emu.reset_stats();
+    BOOST_TEST(codef({"--token-store", pg.uri(), "token"}).status == 0);
+    BOOST_TEST(codef({"--token-store", pg.uri(), "connected-ids"}).status == 0);
+    BOOST_TEST(emu.stats().token_requests == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
