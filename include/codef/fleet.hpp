@@ -39,15 +39,16 @@ std::ostream& operator<<(std::ostream& os, fleet_errc e);
 
 /// Where a pg_token_store keeps its token.
 struct pg_token_store_options {
-    /// libpq's connection URI or string, e.g. postgresql://codef@db.internal/codef. Its password
-    /// is never shown; prefer ~/.pgpass or PGPASSWORD.
+    /// libpq's connection URI or string, e.g. `postgresql://codef@db.internal/codef`. Its
+    /// password is never shown; prefer ~/.pgpass or PGPASSWORD.
     std::string uri;
     /// The token's row: one per CODEF client (client id and environment). Clients sharing a key
     /// share a token; clients of different credentials must not.
     std::string key = "default";
-    /// How long the listener waits before reconnecting after losing the database: doubling from
-    /// the first to the second.
-    std::chrono::milliseconds reconnect_min{200}, reconnect_max{10000};
+    /// How long the listener waits before reconnecting after losing the database at first; the
+    /// wait doubles after each failure, up to reconnect_max.
+    std::chrono::milliseconds reconnect_min{200};
+    std::chrono::milliseconds reconnect_max{10000}; ///< the longest wait before reconnecting
 };
 
 /// A token_store in PostgreSQL, shared by every process that uses the same database and key.
@@ -116,7 +117,8 @@ struct worker_summary {
 
 /// Where a job stands (job_status).
 struct job_status {
-    std::string name, path;          ///< the job and its product
+    std::string name;                ///< the job's name
+    std::string path;                ///< its product's path
     std::string state;               ///< "loading", "ready" or "cancelled"
     std::uint64_t total = 0;         ///< connectedIds loaded
     std::uint64_t pending = 0;       ///< not claimed, or whose lease ran out
