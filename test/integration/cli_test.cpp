@@ -1,6 +1,7 @@
 // The codef command-line tool as a child process against the in-process emulator: each command,
 // each exit status, bad input, and sweeps interrupted by SIGINT and SIGKILL, then resumed.
 #include "completion_words.hpp"
+#include "ndjson.hpp"
 #include "process.hpp"
 #include "support.hpp"
 
@@ -64,17 +65,8 @@ struct fixture {
     codef::test::process_result run(std::vector<std::string> args, const std::string& input = {}) {
         return codef::test::run_process(cli(std::move(args)), dir.path(), input);
     }
-    // Every line of an NDJSON file parsed, and how often each connectedId appears.
     std::unordered_map<std::string, int> ids_in(const std::string& path) {
-        std::unordered_map<std::string, int> seen;
-        std::ifstream in(path);
-        for (std::string line; std::getline(in, line);) {
-            boost::system::error_code ec;
-            auto v = json::parse(line, ec);
-            BOOST_TEST_REQUIRE(!ec, "a torn or broken line: " << line.substr(0, 80));
-            ++seen[std::string(v.at("connectedId").as_string())];
-        }
-        return seen;
+        return codef::test::ids_in(path);
     }
     // Every item of the file exactly once (see problems_in); the connectedIds, with their
     // statuses.
