@@ -65,7 +65,8 @@ struct pg_token_store_options {
 /// created when missing.
 class pg_token_store final : public token_store {
 public:
-    /// A store whose listener runs on ex (a strand of it) until the store is destroyed.
+    /// A store whose listener runs on ex (a strand of it) until the store is destroyed. Like any
+    /// I/O object, the store (and every client holding it) goes before ex's execution context.
     static std::shared_ptr<pg_token_store> make(boost::asio::any_io_executor ex,
                                                 pg_token_store_options opts);
     ~pg_token_store() override; ///< stops the listener

@@ -939,10 +939,15 @@ asio::awaitable<int> job_command(std::string verb, std::string uri, std::string 
         auto n = co_await fl::export_job(uri, name, fd, timeout * 10);
         if (fd != STDOUT_FILENO) {
             const bool synced = ::fsync(fd) == 0;
+            const int sync_error = errno;
             ::close(fd);
-            if (!n || !synced || ::rename(tmp.c_str(), out.c_str()) != 0) {
+            if (!n || !synced) ::unlink(tmp.c_str());
+            if (!n) co_return fail(n.get_failure());
+            if (!synced) throw usage_error{"--out: " + out + ": " + std::strerror(sync_error)};
+            if (::rename(tmp.c_str(), out.c_str()) != 0) {
+                const int rename_error = errno;
                 ::unlink(tmp.c_str());
-                if (n && !synced) throw usage_error{"--out: " + out + ": " + std::strerror(errno)};
+                throw usage_error{"--out: " + out + ": " + std::strerror(rename_error)};
             }
         }
         if (!n) co_return fail(n.get_failure());
@@ -1803,6 +1808,11 @@ int run(int argc, char** argv) {
     // waiting for what is typed at a terminal): a sweep that has not ended interrupt_deadline
     // after the first signal is ended from there.
     asio::io_context ioc;
+    // The token store (--token-store) runs on ioc: it goes before ioc does, however run() ends.
+    struct store_releaser {
+        codef::config& cfg;
+        ~store_releaser() { cfg.token_store.reset(); }
+    } release_store{g.cfg};
     interrupt_fn on_interrupt;
     asio::io_context signal_ioc;
     asio::signal_set signals(signal_ioc, SIGINT, SIGTERM);
