@@ -2,6 +2,8 @@
 // closed, by us: libpq owns it), each wait raced against a timer at the caller's deadline.
 #include "fleet/pg.hpp"
 
+#include "detail/redact.hpp"
+
 #include <codef/fleet.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -39,12 +41,6 @@ std::string password_of(const std::string& uri) {
         if (std::string_view(o->keyword) == "password" && o->val) pw = o->val;
     PQconninfoFree(opts);
     return pw;
-}
-
-void cut(std::string& text, const std::string& secret) {
-    if (secret.empty()) return;
-    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
-        text.replace(at, secret.size(), "********");
 }
 
 } // namespace
@@ -118,7 +114,7 @@ struct pg_connection::impl {
 
     std::string said() const {
         auto m = trimmed(PQerrorMessage(conn));
-        cut(m, password);
+        codef::detail::redact(m, password);
         return m;
     }
 
@@ -202,7 +198,7 @@ struct pg_connection::impl {
                 sqlstate = code ? code : "";
                 auto msg = trimmed(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
                 if (msg.empty()) msg = trimmed(PQresultErrorMessage(r));
-                cut(msg, password);
+                codef::detail::redact(msg, password);
                 first_error =
                     make_failure(fleet_errc::database_error, "PostgreSQL " + sqlstate + ": " + msg);
             }

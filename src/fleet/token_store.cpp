@@ -3,6 +3,7 @@
 // connection of its own tells the store's clients of tokens that others wrote.
 #include <codef/fleet.hpp>
 
+#include "detail/redact.hpp"
 #include "fleet/pg.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -251,14 +252,16 @@ asio::awaitable<result<token_outcome>> pg_token_store::refresh(token_request req
     const std::array<pg_value, 2> note{std::string(channel), st->opts.key};
     auto written = co_await c.query(write_row, params, req.deadline);
     if (written) written = co_await c.query("SELECT pg_notify($1, $2)", note, req.deadline);
+    std::string detail = written.diag().detail;
     if (written) {
         auto committed = co_await c.exec("COMMIT", req.deadline);
         if (committed) co_return token_outcome{std::move(*t), true, {}};
-        co_return token_outcome{std::move(*t), true,
-                                "issued, but not stored: " + committed.diag().detail};
+        detail = committed.diag().detail;
     }
-    co_return token_outcome{std::move(*t), true,
-                            "issued, but not stored: " + written.diag().detail};
+    // The server's words may quote what it was sent: the token is cut out of the note.
+    auto why = "issued, but not stored: " + detail;
+    codef::detail::redact(why, t->access_token);
+    co_return token_outcome{std::move(*t), true, std::move(why)};
 }
 
 // ---------------------------------------------------------------------------------------------
