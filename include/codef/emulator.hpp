@@ -127,6 +127,9 @@ struct emulator_faults {
     /// The Nth reply on a connection says Connection: close, and the connection ends (0: never).
     std::optional<unsigned> requests_per_connection;
     std::optional<std::chrono::milliseconds> reply_delay; ///< every API reply waits this long
+    /// and then a further while, drawn for each reply evenly from 0 to this (inclusive): calls
+    /// that end at scattered times, as the real CODEF's do, rather than in step.
+    std::optional<std::chrono::milliseconds> reply_jitter;
     std::optional<unsigned> fail_next;   ///< the next N API calls: answered with fail_status
     std::optional<unsigned> fail_status; ///< default 503
     std::optional<unsigned> retry_after; ///< seconds, sent with fail_next answers when non-zero

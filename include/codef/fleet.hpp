@@ -94,7 +94,9 @@ private:
 /// How a worker takes part in a job (worker).
 struct worker_options {
     std::size_t concurrency = 16; ///< connectedIds processed at once by this worker
-    std::size_t batch = 100;      ///< connectedIds claimed at once (one transaction)
+    /// connectedIds claimed at once (one transaction), and recorded at once: the results wait
+    /// for a batch's worth, or at most 200 ms, before they go to the database in one statement.
+    std::size_t batch = 100;
     /// How long a claim is this worker's; renewed every third of it while the worker lives. A
     /// worker that dies leaves its connectedIds to others once the lease runs out.
     std::chrono::milliseconds lease{30000};

@@ -387,6 +387,10 @@ reply service::api(const request& r, std::string_view path) {
 
     reply out;
     out.delay = faults_.reply_delay.value_or(std::chrono::milliseconds(0));
+    if (const auto jitter = faults_.reply_jitter.value_or(std::chrono::milliseconds(0)).count();
+        jitter > 0)
+        out.delay += std::chrono::milliseconds(
+            std::uniform_int_distribution<std::chrono::milliseconds::rep>(0, jitter)(jitter_));
     auto take = [this, &r](std::optional<unsigned>& n) {
         if (r.resumed || n.value_or(0) == 0) return false;
         n = *n - 1;
@@ -950,6 +954,8 @@ std::variant<emulator_faults, std::string> faults_from_json(const json::object& 
             f.requests_per_connection = u;
         else if (key == "reply_delay")
             f.reply_delay = ms(n);
+        else if (key == "reply_jitter")
+            f.reply_jitter = ms(n);
         else if (key == "fail_next")
             f.fail_next = u;
         else if (key == "fail_status")
@@ -1053,6 +1059,7 @@ void service::apply(const emulator_faults& f) {
     set(faults_.idle_close, f.idle_close);
     set(faults_.requests_per_connection, f.requests_per_connection);
     set(faults_.reply_delay, f.reply_delay);
+    set(faults_.reply_jitter, f.reply_jitter);
     set(faults_.fail_next, f.fail_next);
     set(faults_.fail_status, f.fail_status);
     set(faults_.retry_after, f.retry_after);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -159,6 +160,7 @@ private:
     std::unordered_map<std::string, std::string> product_cache_; // question -> encoded data
     std::uint64_t token_serial_ = 0;
     std::uint64_t revoked_below_ = 0;
+    std::minstd_rand jitter_; // reply_jitter's draws
     emulator_faults faults_;
     emulator_stats stats_;
 };

@@ -532,6 +532,8 @@ asio::awaitable<void> recorder(std::shared_ptr<worker_state> st) {
             }
             next_renewal = steady::now() + renew_every;
         }
+        // Read before taking what is held: every write of a sweep that is over came before.
+        const bool over = st->sweep_over;
         std::string groups = "[", lines = "[";
         {
             std::lock_guard lock(st->held.mutex);
@@ -552,9 +554,15 @@ asio::awaitable<void> recorder(std::shared_ptr<worker_state> st) {
             }
             std::lock_guard lock(st->held.mutex);
             st->held.recorded += number(*r, 0, 0);
-            continue; // more may have come meanwhile
+            // A full batch that came meanwhile goes at once; less waits for the batch to fill
+            // (the sink wakes this then) or for the timer: one statement a batch, not one for
+            // each few connectedIds that ended while the last was on its way.
+            if (over || st->held.ready >= std::max<std::size_t>(st->opts.batch, 1)) continue;
+        } else if (over) {
+            co_return;
         }
-        if (st->sweep_over) co_return;
+        // The sweep's end wakes this only once it waits (both on the strand): checked here.
+        if (st->sweep_over) continue;
         st->wake.expires_at(std::min(next_renewal, steady::now() + milliseconds(200)));
         co_await st->wake.async_wait(tuple_awaitable);
     }

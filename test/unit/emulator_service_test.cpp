@@ -346,6 +346,33 @@ BOOST_AUTO_TEST_CASE(the_same_question_gets_the_same_data_and_a_new_transaction_
     BOOST_TEST(first.transaction_id != second.transaction_id);
 }
 
+BOOST_AUTO_TEST_CASE(reply_jitter_scatters_each_reply_delay_within_its_range) {
+    const std::string tok = token();
+    auto delay_of_a_call = [&] {
+        return svc.handle({"POST", "/v1/account/list", "Bearer " + tok, "{}"}).delay;
+    };
+    BOOST_TEST(delay_of_a_call().count() == 0);
+    BOOST_TEST(
+        svc.handle({"POST", "/_emulator/faults", "", R"({"reply_delay":20,"reply_jitter":10})"})
+            .status == 200u);
+    BOOST_TEST(svc.faults().reply_jitter->count() == 10);
+    std::set<long long> seen;
+    for (int i = 0; i < 200; ++i) {
+        const auto d = delay_of_a_call().count();
+        BOOST_TEST(d >= 20);
+        BOOST_TEST(d <= 30);
+        seen.insert(d);
+    }
+    BOOST_TEST(seen.size() > 5u); // scattered, not one value
+    auto bad = svc.handle({"POST", "/_emulator/faults", "", R"({"reply_jitter":-1})"});
+    BOOST_TEST(bad.status == 400u);
+    BOOST_TEST(json::parse(bad.body).at("field").as_string() == "reply_jitter");
+    emulator_faults off;
+    off.reply_jitter = std::chrono::milliseconds(0);
+    svc.apply(off);
+    BOOST_TEST(delay_of_a_call().count() == 20);
+}
+
 BOOST_AUTO_TEST_CASE(faults_are_applied_to_the_next_calls) {
     const std::string tok = token();
     emulator_faults f;
