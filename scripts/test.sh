@@ -3,10 +3,10 @@
 # docs (scripts/docs-check.sh); builds and runs the whole suite twice, once built with g++ and once
 # with clang 14 under AddressSanitizer and UndefinedBehaviorSanitizer; builds the plain g++
 # flavour (no build type) and runs its unit tests; builds four programs that use the installed or
-# embedded library as users do; runs the concurrency tests once more under ThreadSanitizer, each
-# fuzz target for 15 s, each benchmark program once, tiny, and the official Node client through
-# two-way authentication against the emulator. The fleet tests (codef::fleet) run a PostgreSQL 15
-# of their own in each ctest run.
+# embedded library as users do; runs the concurrency tests (the fleet's threaded ones among them)
+# once more under ThreadSanitizer, each fuzz target for 15 s, each benchmark program once, tiny,
+# and the official Node client through two-way authentication against the emulator. The fleet
+# tests (codef::fleet) run a PostgreSQL 15 of their own in each ctest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # spdlog: example/spdlog_logging.cpp; postgresql-15: the fleet tests start a server of their own.
@@ -40,6 +40,10 @@ scripts/consumer-test.sh build/release
 
 echo "=== tsan: build"
 scripts/build.sh tsan unit_tests concurrency_tests
+# The fleet's threaded tests too, when codef::fleet is built (libpq found, as install-deps makes it).
+if grep -q '^CODEF_WITH_POSTGRESQL:BOOL=ON' build/tsan/CMakeCache.txt; then
+    scripts/build.sh tsan fleet_tests
+fi
 echo "=== tsan: test (label concurrency)"
 ctest --test-dir build/tsan -L concurrency --output-on-failure --timeout 900
 

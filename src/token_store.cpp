@@ -3,6 +3,8 @@
 // clients that subscribed.
 #include <codef/token_store.hpp>
 
+#include "detail/token_listeners.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -68,7 +70,7 @@ struct memory_token_store::state {
 
     std::mutex mutex; // guards what follows
     std::optional<token_info> token;
-    std::vector<std::weak_ptr<token_listener>> listeners;
+    detail::token_listeners listeners;
     bool locked = false;
     std::deque<std::shared_ptr<waiter>> queue;
 
@@ -109,21 +111,14 @@ void memory_token_store::save(const token_info& token) {
     {
         std::lock_guard lock(state_->mutex);
         state_->token = token;
-        std::erase_if(state_->listeners, [&](const std::weak_ptr<token_listener>& w) {
-            auto l = w.lock();
-            if (!l) return true; // its client is gone
-            told.push_back(std::move(l));
-            return false;
-        });
+        told = state_->listeners.alive();
     }
-    // Outside the lock: a listener may load() at once.
-    for (const auto& l : told)
-        l->on_token(token);
+    detail::tell(told, token); // outside the lock: a listener may load() at once
 }
 
 void memory_token_store::subscribe(std::weak_ptr<token_listener> listener) {
     std::lock_guard lock(state_->mutex);
-    state_->listeners.push_back(std::move(listener));
+    state_->listeners.add(std::move(listener));
 }
 
 asio::awaitable<result<token_outcome>> memory_token_store::refresh(token_request req,

@@ -4,6 +4,7 @@
 #include <codef/fleet.hpp>
 
 #include "detail/redact.hpp"
+#include "detail/token_listeners.hpp"
 #include "fleet/pg.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -80,7 +81,7 @@ struct pg_token_store::state {
 
     std::mutex mutex; // guards what follows
     std::optional<token_info> token;
-    std::vector<std::weak_ptr<token_listener>> listeners;
+    codef::detail::token_listeners listeners;
 
     // A token seen: kept, and told to the clients when it is new to this store.
     void publish(const token_info& t) {
@@ -89,15 +90,9 @@ struct pg_token_store::state {
             std::lock_guard lock(mutex);
             if (token && token->access_token == t.access_token) return;
             token = t;
-            std::erase_if(listeners, [&](const std::weak_ptr<token_listener>& w) {
-                auto l = w.lock();
-                if (!l) return true;
-                told.push_back(std::move(l));
-                return false;
-            });
+            told = listeners.alive();
         }
-        for (const auto& l : told)
-            l->on_token(t);
+        codef::detail::tell(told, t);
     }
 
     std::array<pg_value, 1> key_param() const { return {opts.key}; }
@@ -199,7 +194,7 @@ void pg_token_store::save(const token_info& t) {
 
 void pg_token_store::subscribe(std::weak_ptr<token_listener> listener) {
     std::lock_guard lock(state_->mutex);
-    state_->listeners.push_back(std::move(listener));
+    state_->listeners.add(std::move(listener));
 }
 
 bool pg_token_store::listening() const noexcept {

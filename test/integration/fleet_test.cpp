@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <poll.h>
@@ -544,6 +545,64 @@ BOOST_AUTO_TEST_CASE(a_cancelled_job_ends_its_workers_and_unknown_jobs_are_named
     auto listed = codef::test::run(ioc, fleet::list_jobs(pg.uri(), 30s));
     BOOST_TEST_REQUIRE(listed.has_value());
     BOOST_TEST(listed->size() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+// The same on 4 threads (ctest fleet_threads, also run under ThreadSanitizer): a worker's sweep
+// and its recorder on their own strands, and the token stores' listeners, run on any thread.
+
+BOOST_FIXTURE_TEST_SUITE(fleet_threads, fixture)
+
+BOOST_AUTO_TEST_CASE(two_workers_on_four_threads_record_every_connected_id_once) {
+    client c(ioc.get_executor(), emu.client_config());
+    const auto ids = all_ids(ioc, c);
+    BOOST_TEST_REQUIRE(ids.size() == 3000u);
+    auto source = list_source(ids);
+    fleet::worker_options o;
+    o.batch = 16;
+    o.concurrency = 8;
+    // The first creates and loads the job while the second waits for it, then both sweep.
+    fleet::worker a(c, pg.uri(), {"threads", plan_of(), source.get()}, o);
+    fleet::worker b(c, pg.uri(), {"threads", plan_of(), source.get()}, o);
+    std::vector<asio::awaitable<result<fleet::worker_summary>>> both;
+    both.push_back(a.run());
+    both.push_back(b.run());
+    auto r = codef::test::run_all(ioc, std::move(both), 4);
+    std::uint64_t done = 0;
+    for (const auto& w : r) {
+        BOOST_TEST_REQUIRE(w.has_value());
+        BOOST_TEST_REQUIRE(w->has_value(), w->diag().detail);
+        done += (*w)->progress.ids_done;
+    }
+    BOOST_TEST(done == 3000u);
+    BOOST_TEST(r[0].value()->created != r[1].value()->created); // one created, one joined
+    const auto s = status_of(ioc, pg.uri(), "threads");
+    BOOST_TEST(s.done == 3000u);
+    BOOST_TEST(s.pending + s.in_flight + s.failed == 0u);
+    const auto seen = ids_in(export_of(ioc, pg.uri(), "threads", dir.path()));
+    check_exactly_once(seen, 3000);
+}
+
+BOOST_AUTO_TEST_CASE(calls_on_four_threads_through_two_stores_make_one_token_request_each_time) {
+    client a(ioc.get_executor(), cfg_with_store());
+    client b(ioc.get_executor(), cfg_with_store());
+    emu.reset_stats();
+    auto calls = [&] {
+        std::vector<asio::awaitable<bool>> v;
+        for (int i = 0; i < 100; ++i)
+            v.push_back(one_call(i % 2 ? a : b));
+        return v;
+    };
+    auto all_succeeded = [](const std::vector<std::optional<bool>>& r) {
+        return std::all_of(r.begin(), r.end(), [](const auto& x) { return x && *x; });
+    };
+    BOOST_TEST(all_succeeded(codef::test::run_all(ioc, calls(), 4)));
+    BOOST_TEST(emu.stats().token_requests == 1u);
+    emu.revoke_tokens();
+    BOOST_TEST(all_succeeded(codef::test::run_all(ioc, calls(), 4)));
+    BOOST_TEST(emu.stats().token_requests == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
