@@ -397,6 +397,14 @@ std::string export_of(asio::io_context& ioc, const std::string& uri, const std::
     return path;
 }
 
+// Small batches, few calls at once: many claims and records in a short job.
+fleet::worker_options small_batches() {
+    fleet::worker_options o;
+    o.batch = 16;
+    o.concurrency = 8;
+    return o;
+}
+
 fleet::job_status status_of(asio::io_context& ioc, const std::string& uri, const std::string& job) {
     auto s = codef::test::run(ioc, fleet::status_of_job(uri, job, 30s));
     BOOST_TEST_REQUIRE(s.has_value(), s.diag().detail);
@@ -422,9 +430,7 @@ BOOST_AUTO_TEST_CASE(two_workers_in_one_process_record_every_connected_id_once) 
         BOOST_TEST(l->loaded);
     }
     BOOST_TEST(pg.query("SELECT count(*) FROM codef_job_item WHERE job = 'two'") == "3000");
-    fleet::worker_options o;
-    o.batch = 16;
-    o.concurrency = 8;
+    const auto o = small_batches();
     fleet::worker a(c, pg.uri(), {"two", plan_of(), nullptr}, o);
     fleet::worker b(c, pg.uri(), {"two", plan_of(), nullptr}, o);
     auto both = [&]() -> asio::awaitable<
@@ -557,12 +563,8 @@ BOOST_FIXTURE_TEST_SUITE(fleet_threads, fixture)
 
 BOOST_AUTO_TEST_CASE(two_workers_on_four_threads_record_every_connected_id_once) {
     client c(ioc.get_executor(), emu.client_config());
-    const auto ids = all_ids(ioc, c);
-    BOOST_TEST_REQUIRE(ids.size() == 3000u);
-    auto source = list_source(ids);
-    fleet::worker_options o;
-    o.batch = 16;
-    o.concurrency = 8;
+    auto source = list_source(all_ids(ioc, c));
+    const auto o = small_batches();
     // The first creates and loads the job while the second waits for it, then both sweep.
     fleet::worker a(c, pg.uri(), {"threads", plan_of(), source.get()}, o);
     fleet::worker b(c, pg.uri(), {"threads", plan_of(), source.get()}, o);
