@@ -5,12 +5,12 @@
 # throwaway PostgreSQL 15 on a Unix socket. Prints, for each, the wall time, the connectedIds per
 # second, and the CPU per connectedId of the codef processes (user + system, every worker's summed;
 # the emulator's and PostgreSQL's are not counted), and its ratio to the local sweep's.
-# The emulator answers after DELAY ms on average (POST /_emulator/faults: reply_delay DELAY/2 and
-# reply_jitter DELAY, so each reply waits a time drawn evenly between DELAY/2 and 3 DELAY/2; replies
-# that all took the same time would come back in step, many to a wakeup, and flatter whichever
-# process kept its calls in step longest), so that every process
-# waits on its calls as it would at the real CODEF (where a call takes seconds) rather than on the
-# CPU it shares with the others on this machine; DELAY 0 measures the machine's ceiling instead.
+# The emulator answers after DELAY ms on average, so that every process waits on its calls as it
+# would at the real CODEF (where a call takes seconds) rather than on the CPU it shares with the
+# others on this machine; DELAY 0 measures the machine's ceiling instead. The replies' times are
+# scattered (POST /_emulator/faults: reply_delay DELAY/2 and reply_jitter DELAY, each reply waiting
+# a time drawn evenly between DELAY/2 and 3 DELAY/2): replies that all took the same time would
+# come back in step, many to a wakeup, and flatter whichever process kept its calls in step longest.
 #   benchmarks/fleet-sweep.sh BUILD_DIR [IDS (default 50000)] [CONCURRENCY (default 64)] [DELAY (default 20)]
 set -euo pipefail
 build=${1:?usage: benchmarks/fleet-sweep.sh BUILD_DIR [IDS] [CONCURRENCY] [DELAY_MS]}
